@@ -14,6 +14,7 @@ __all__ = [
 ]
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,21 @@ class Problem:
 
 
 class NewsmonError(Exception):
-    """Base of every error newsmon raises on purpose."""
+    """Base of every error newsmon raises on purpose.
+
+    Errors cross process boundaries (a feed parsed in the process pool raises there), so each
+    one pickles with its attributes rather than with ``args``, which hold only the message.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.__dict__, self.args))
+
+
+def _rebuild(cls: type[NewsmonError], state: dict[str, Any], args: tuple[Any, ...]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class _ProblemsError(NewsmonError):
@@ -94,7 +109,12 @@ class ChannelError(NewsmonError):
     """
 
     def __init__(
-        self, channel: str, reason: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        channel: str,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         self.channel = channel
         self.reason = reason

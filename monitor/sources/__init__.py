@@ -1,0 +1,1 @@
+"""Where items come from: the bounded, guarded HTTP client, feed polling and page fetching."""

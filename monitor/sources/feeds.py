@@ -1,0 +1,411 @@
+"""Feed polling and parsing: conditional GET (or a local file), change detection, entries.
+
+``parse_feed`` is a pure function of bytes, so the daemon can run it in a process pool;
+``poll_feed`` is the I/O edge that decides whether there is anything to parse at all.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FeedState",
+    "ParsedFeed",
+    "PollResult",
+    "feed_location",
+    "parse_feed",
+    "plain_text",
+    "poll_feed",
+    "read_local",
+    "strip_tracking",
+]
+
+import asyncio
+import calendar
+import hashlib
+import html
+import io
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import feedparser
+from feedparser.exceptions import NonXMLContentType
+
+from monitor.errors import FeedError, FetchError
+from monitor.model import Entry
+from monitor.sources.http import HttpClient
+
+_FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
+        "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id",
+        "oly_enc_id", "vero_id", "wt_mc", "cmpid", "ocid", "_ga", "_gl",
+    }
+)  # fmt: skip
+# Hashing a large body is worth a thread (hashlib releases the GIL); a small one is not.
+_HASH_IN_THREAD = 2**20
+
+_TAG = re.compile(r"<[^<>]*>")  # [^<>] keeps a run of unclosed '<' linear, not quadratic
+_BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|hr)\b", re.I)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What we remember about a feed between polls: its validators and its last body's hash."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed's title and entries; ``warning`` says what was wrong with a malformed feed."""
+
+    title: str
+    entries: tuple[Entry, ...]
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """The outcome of one poll: "changed" (``feed`` set), "not_modified" (304) or "unchanged"."""
+
+    status: str
+    feed: ParsedFeed | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    http_status: int | None
+
+
+# How the daemon runs parse_feed elsewhere (a process pool): same arguments, awaited.
+ParseFn = Callable[[bytes, str, str | None], Awaitable[ParsedFeed]]
+
+
+# -- parsing (pure) ------------------------------------------------------------------------
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse RSS, Atom, RDF or JSON Feed bytes fetched from ``url``.
+
+    Malformed feeds yield what can be recovered, with ``warning`` set; a document that is no
+    feed at all raises FeedError. Entry URLs are absolute (resolved against ``url``).
+    """
+    if _looks_like_json(body, content_type):
+        return _parse_json_feed(body, url)
+    # Without a type, feedparser flags every document; XML rules (declaration, BOM) apply.
+    headers = {"content-type": content_type or "application/xml"}
+    if urlsplit(url).scheme in ("http", "https"):
+        # Lets feedparser resolve xml:base against the document; it mangles file: bases.
+        headers["content-location"] = url
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),  # never a str or bytes: feedparser would treat those as a path
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser promises not to raise; a bug there is a bad feed here
+        raise FeedError(url, f"feed parser failed: {type(exc).__name__}: {exc}") from exc
+    warning = None
+    problem = result.get("bozo_exception")
+    # A feed served as text/html is common and harmless: that alone is no warning.
+    if result.get("bozo") and not isinstance(problem, NonXMLContentType):
+        warning = f"{type(problem).__name__}: {problem}" if problem else "malformed feed"
+    if not result.get("version") and not result.entries:
+        reason = "not an RSS, Atom, RDF or JSON feed"
+        raise FeedError(url, f"{reason} ({warning})" if warning else reason)
+    entries = tuple(_feedparser_entry(e, url) for e in result.entries)
+    title = _text_of(result.feed, "title")
+    return ParsedFeed(title, entries, warning)
+
+
+def _feedparser_entry(raw: dict[str, Any], feed_url: str) -> Entry:
+    # dict.get, not FeedParserDict.get: its legacy key aliases emit DeprecationWarnings.
+    get = partial(dict.get, raw)
+    url = _absolute(feed_url, _str(get("link")))
+    title = _text_of(raw, "title")
+    summary = _text_of(raw, "summary")
+    contents = get("content")
+    if not summary and isinstance(contents, list) and contents:
+        content = contents[0]
+        summary = _as_plain(_str(content.get("value")), _str(content.get("type")))
+    published = None
+    for name in ("published_parsed", "updated_parsed", "created_parsed"):
+        published = _from_struct_time(get(name))
+        if published is not None:
+            break
+    return Entry(
+        key=_entry_key(_str(get("id")), url, title, summary),
+        url=url,
+        title=title,
+        published=published,
+        summary=summary,
+    )
+
+
+def _text_of(node: dict[str, Any], name: str) -> str:
+    """Plain text of feedparser field ``name``, honouring its declared type."""
+    detail = dict.get(node, f"{name}_detail")
+    kind = _str(dict.get(detail, "type")) if isinstance(detail, dict) else ""
+    return _as_plain(_str(dict.get(node, name)), kind)
+
+
+def _as_plain(value: str, kind: str) -> str:
+    return _collapse(value) if kind == "text/plain" else plain_text(value)
+
+
+def _absolute(base: str, link: str) -> str:
+    """``link`` resolved against ``base``; a link too broken to resolve is kept as it is."""
+    link = link.strip()
+    try:
+        return urljoin(base, link) if link else ""
+    except ValueError:  # e.g. "http://[::1/": an unclosed IPv6 bracket
+        return link
+
+
+def _collapse(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def _from_struct_time(value: object) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        # feedparser's struct_time is already UTC; timegm avoids any local-time step.
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    first = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first == b"{":
+        return True
+    # Trust a JSON type unless the bytes are plainly markup (servers mislabel feeds).
+    return bool(content_type and "json" in content_type.split(";", 1)[0].lower()) and first != b"<"
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    """JSON Feed 1.0/1.1 (feedparser 6 does not read JSON)."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
+        raise FeedError(url, f"invalid JSON: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise FeedError(url, "JSON document is not a JSON Feed object")
+    version = _str(doc.get("version"))
+    items = doc.get("items")
+    is_jsonfeed = "jsonfeed.org/version/" in version
+    if not isinstance(items, list):
+        if is_jsonfeed:
+            return ParsedFeed(_collapse(_str(doc.get("title"))), (), "JSON Feed without items")
+        raise FeedError(url, "JSON document is not a JSON Feed (no version, no items)")
+    warning = None if is_jsonfeed else f"not a JSON Feed version: {version!r}"
+    entries = []
+    for item in items:
+        if not isinstance(item, dict):
+            warning = warning or "JSON Feed item that is not an object"
+            continue
+        link = _absolute(url, _str(item.get("url")) or _str(item.get("external_url")))
+        # JSON Feed says title, summary and content_text are plain text already.
+        title = _collapse(_str(item.get("title")))
+        summary = (
+            _collapse(_str(item.get("summary")))
+            or _collapse(_str(item.get("content_text")))
+            or plain_text(_str(item.get("content_html")))
+        )
+        published = _from_iso(item.get("date_published")) or _from_iso(item.get("date_modified"))
+        guid = item.get("id")
+        guid_text = str(guid) if isinstance(guid, str | int) and not isinstance(guid, bool) else ""
+        entries.append(
+            Entry(_entry_key(guid_text, link, title, summary), link, title, published, summary)
+        )
+    return ParsedFeed(_collapse(_str(doc.get("title"))), tuple(entries), warning)
+
+
+def _from_iso(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def _entry_key(guid: str, url: str, title: str, summary: str) -> str:
+    """GUID, else the link without tracking parameters, else a hash of title and link."""
+    guid = guid.strip()
+    if guid:
+        return guid
+    if url:
+        return strip_tracking(url)
+    # Only an entry with neither title nor link falls back on its text.
+    material = f"{title}\n{url}" if title else summary
+    return "sha256:" + hashlib.sha256(material.encode("utf-8", "replace")).hexdigest()
+
+
+def strip_tracking(url: str) -> str:
+    """``url`` without utm_* and click-id query parameters; everything else kept verbatim."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracking(unquote(pair.split("=", 1)[0]).lower())
+    ]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def _is_tracking(name: str) -> bool:
+    return name.startswith("utm_") or name in _TRACKING_PARAMS
+
+
+def plain_text(markup: str) -> str:
+    """Cheap HTML to text: drop script/style, tags and entities, collapse whitespace."""
+    if "<" in markup:
+        markup = _drop_element(markup, "script")
+        markup = _drop_element(markup, "style")
+        markup = _TAG.sub(_tag_gap, markup)
+    return _collapse(html.unescape(markup))
+
+
+def _tag_gap(match: re.Match[str]) -> str:
+    # Block tags separate words ("<p>a</p><p>b</p>"); inline ones do not ("<b>a</b>b").
+    return " " if _BLOCK_TAG.match(match.group()) else ""
+
+
+def _drop_element(markup: str, name: str) -> str:
+    """Remove <name ...>...</name> with plain finds: linear even when the end tag is missing."""
+    lower = markup.lower()
+    opening, closing = f"<{name}", f"</{name}"
+    start = lower.find(opening)
+    if start < 0:
+        return markup
+    out, pos = [], 0
+    while start >= 0:
+        out.append(markup[pos:start])
+        end = lower.find(closing, start)
+        if end < 0:
+            return "".join(out)
+        pos = lower.find(">", end)
+        pos = len(markup) if pos < 0 else pos + 1
+        start = lower.find(opening, pos)
+    out.append(markup[pos:])
+    return "".join(out)
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# -- polling (I/O) -------------------------------------------------------------------------
+
+
+def feed_location(url: str) -> tuple[str, str]:
+    """("http", url) for an http(s) URL, ("file", absolute path) for a path or file:// URL.
+
+    Raises ValueError for any other scheme or a file:// URL on another host.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return "http", url
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(f"file URL on another host: {url}")
+        return "file", str(Path(url2pathname(parts.path)).absolute())
+    if scheme == "" or len(scheme) == 1:  # a plain path (or a Windows drive letter)
+        return "file", str(Path(url).expanduser().absolute())
+    raise ValueError(f"unsupported feed location scheme {scheme!r}: {url}")
+
+
+async def poll_feed(
+    client: HttpClient, state: FeedState, *, parse: ParseFn | None = None
+) -> PollResult:
+    """Fetch a feed if it changed and parse it; raises FetchError or FeedError.
+
+    HTTP feeds use a conditional GET; every feed is also compared by body hash, so a server
+    without validators does not make us parse the same document again. ``parse`` lets the
+    daemon run :func:`parse_feed` in a process pool.
+    """
+    try:
+        kind, where = feed_location(state.url)
+    except ValueError as exc:
+        raise FetchError(state.url, str(exc), permanent=True) from exc
+    if kind == "file":
+        path = Path(where)
+        base = path.as_uri()
+        body = await asyncio.to_thread(read_local, path, client.limits.max_feed_bytes, base)
+        etag: str | None = None
+        last_modified: str | None = None
+        content_type: str | None = None
+        http_status: int | None = None
+    else:
+        headers = {"Accept": _FEED_ACCEPT}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        response = await client.get(
+            state.url, headers=headers, max_bytes=client.limits.max_feed_bytes, guard=False
+        )
+        # A 304 may carry fresh validators; otherwise the old ones still hold.
+        etag = response.headers.get("ETag") or (state.etag if response.status == 304 else None)
+        last_modified = response.headers.get("Last-Modified") or (
+            state.last_modified if response.status == 304 else None
+        )
+        if response.status == 304:
+            return PollResult("not_modified", None, etag, last_modified, state.body_hash, 304)
+        base, body = response.url, response.body
+        content_type = response.headers.get("Content-Type")
+        http_status = response.status
+    body_hash = await _sha256(body)
+    if body_hash == state.body_hash:
+        return PollResult("unchanged", None, etag, last_modified, body_hash, http_status)
+    feed = await parse(body, base, content_type) if parse else parse_feed(body, base, content_type)
+    return PollResult("changed", feed, etag, last_modified, body_hash, http_status)
+
+
+def read_local(path: Path, max_bytes: int, url: str) -> bytes:
+    """A local file's bytes, refusing more than ``max_bytes``; errors as FetchError for ``url``.
+
+    Blocking: call it through ``asyncio.to_thread``.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise FetchError(url, f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise FetchError(url, f"file larger than {max_bytes} bytes", permanent=True)
+    return data
+
+
+async def _sha256(body: bytes) -> str:
+    if len(body) > _HASH_IN_THREAD:
+        digest = await asyncio.to_thread(hashlib.sha256, body)
+    else:
+        digest = hashlib.sha256(body)
+    return digest.hexdigest()

@@ -1,0 +1,56 @@
+"""Fixtures shared by the tests: real local servers, the shared corpora, the repository root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.servers import FakeSlack, LocalSite, Mailbox, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def shared() -> Path:
+    """``../shared`` beside the repository; the test is skipped where it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[LocalSite]:
+    """An empty aiohttp site on 127.0.0.1: the test adds the routes."""
+    local = LocalSite()
+    yield local
+    await local.stop()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A real aiohttp server on 127.0.0.1 with a Slack-like webhook path."""
+    fake = FakeSlack()
+    local = LocalSite()
+    local.route("/services/T0001/B0002/xoxSECRETtoken", fake.handle, method="POST")
+    await local.start()
+    fake.url = local.url("/services/T0001/B0002/xoxSECRETtoken")
+    yield fake
+    await local.stop()
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    return Mailbox()
+
+
+@pytest.fixture
+def smtp_port(mailbox: Mailbox) -> Iterator[int]:
+    """A real aiosmtpd server on 127.0.0.1, recording into ``mailbox``."""
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port
+    controller.stop()
