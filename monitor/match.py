@@ -1,0 +1,370 @@
+"""Article text x RuleSet -> findings: who demands, rejects or drops which condition, and where.
+
+One automaton pass finds every phrase (see :mod:`monitor.rulebook.compile`); then, sentence by
+sentence, each demand's pattern is checked and the voice behind it is chosen:
+
+1. Actors named inside a demand are its targets ("Ukraine" in "bar Ukraine from NATO",
+   "denazification of Ukraine"), and actors after "with", "to", "against"... are objects:
+   neither voices it.
+2. A stance cue ("insists", "rejected", "dropped") belongs to the nearest actor named at most
+   a few words before it ("Moscow's demands", "Russia has continued to push for"), or after
+   it with "by"/"from" ("demands from the Kremlin"). Not so for "must" (its subject is the one
+   obliged) or a passive ("Russia was offered"). Each tied cue gives its own finding, so "The
+   US rejected Russia's demand ..." yields both voices; an actor's reject or drop outweighs
+   its demand.
+3. A cue tied to nobody goes to the speaker (", the Kremlin said"), else to the first actor
+   named, else to whoever voiced a demand in the last two sentences, or, behind a pronoun
+   ("He said ..."), whoever they were about.
+4. Without a cue, a demand counts only right after a sentence that voiced one ("Among them:
+   ..."); a bare keyword ("NATO foreign ministers met") never fires.
+
+These are heuristics of a first version: a rejection of the demand's own content ("Kyiv
+rejects neutrality") reads as a rejection, and so does "China opposes NATO expansion", which
+in effect voices ``nato-non-expansion``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["match"]
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from monitor.model import Finding
+from monitor.rulebook import RuleSet
+from monitor.rulebook.compile import Cue, Mention, Scan, SentenceScan
+from monitor.rulebook.patterns import Node, Occurrence, find
+from monitor.rulebook.text import normalize_token
+
+WINDOW = 5  # most words between an actor and the cue it is the subject of
+CARRY = 2  # sentences a voicer is remembered for ("It also wants ...")
+_STANCES = {"demand": "demands", "obligation": "demands", "reject": "rejects", "drop": "drops"}
+
+
+def _terms(words: str) -> frozenset[str]:
+    return frozenset(normalize_token(word) for word in words.split())
+
+
+_OBJECT_BEFORE = _terms(
+    "with against to toward towards into on over about between among involving in at within near"
+)
+_DETERMINERS = _terms("the a an its their our his her")
+_AND = _terms("and or")
+_AGENT_BEFORE = _terms("by from")
+_BE = _terms("is are was were be been being")
+_OF = _terms("the a an of for")  # "demilitarization of Ukraine", "neutral status for Kyiv"
+_PRONOUNS = _terms("he she it they")
+_YEAR_BEFORE = _terms(
+    "in during late early mid until by of january february march april may june july august "
+    "september october november december"
+)
+_PAST = frozenset(
+    str.split(
+        "was were had did said sought made gave took told held met went came saw began put set "
+        "laid left kept won lost led sent wrote spoke broke chose drew fell felt found got grew "
+        "hid knew meant paid ran rose sat stood struck threw thought understood withdrew"
+    )
+)
+
+
+Spans = list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class _Voices:
+    """Who speaks in one sentence, given the phrases of the demands found in it."""
+
+    ties: list[tuple[Cue, tuple[str, ...]]]  # each stance cue and the actors it belongs to
+    speaker: str | None
+    eligible: list[Mention]  # actors named outside every demand, not as an object or target
+    pronoun: bool  # "he", "it", "they": someone named before
+
+    @property
+    def subject(self) -> str | None:
+        """Who the sentence is about, for a "He said" in the next one."""
+        tied = next((actors[0] for _, actors in self.ties if actors), None)
+        return tied or self.speaker or (self.eligible[0].actor if self.eligible else None)
+
+    @property
+    def voiced(self) -> bool:
+        """Whether an actor is tied to a demand cue: context for a list that follows."""
+        return any(actors and cue.kind == "demand" for cue, actors in self.ties)
+
+
+class _Earlier:
+    """A sentence already read: asked who spoke in it only when a later one needs to know."""
+
+    def __init__(self, scan: Scan, sentence: SentenceScan, voicer: str | None = None) -> None:
+        self.scan = scan
+        self.sentence = sentence
+        self.voicer = voicer  # who voiced its findings, if it had any
+
+    @cached_property
+    def voices(self) -> _Voices:
+        return _voices(self.scan, self.sentence, [], [])
+
+    def subject(self) -> str | None:
+        return self.voicer or self.voices.subject
+
+    def voiced(self) -> bool:
+        return self.voicer is not None or self.voices.voiced
+
+
+def match(text: str, rules: RuleSet, *, year: int | None = None) -> list[Finding]:
+    """Every (actor, demand, stance) that ``text`` shows, each with its first evidence sentence.
+
+    Pure and fast: no I/O. ``year`` is the year the article was written; sentences that name an
+    earlier year in the past tense are marked historical (without it, any year counts).
+    """
+    scan = rules.matcher.scan(text)
+    patterns = rules.matcher.patterns
+    found: dict[tuple[str, str, str], Finding] = {}
+    recent: deque[_Earlier] = deque(maxlen=CARRY)
+    for sentence in scan.sentences:
+        findings: list[Finding] = []
+        if sentence.demands and (
+            any(c.kind in _STANCES for c in sentence.cues) or any(e.voiced() for e in recent)
+        ):
+            findings = _findings(scan, sentence, patterns, recent, year)
+        for finding in findings:
+            found.setdefault((finding.actor, finding.demand, finding.stance), finding)
+        recent.append(_Earlier(scan, sentence, findings[0].actor if findings else None))
+    return list(found.values())
+
+
+def _findings(
+    scan: Scan,
+    sentence: SentenceScan,
+    patterns: Mapping[str, Node],
+    recent: deque[_Earlier],
+    year: int | None,
+) -> list[Finding]:
+    """The findings of one sentence that has demand phrases and a cue or a context."""
+    occurrences = {d: occs for d in sentence.demands if (occs := find(patterns[d], sentence.hits))}
+    if not occurrences:
+        return []
+    leaves = [leaf for occs in occurrences.values() for occ in occs for leaf in occ.leaves]
+    covers = [span for occs in occurrences.values() for occ in occs for span in occ.cover]
+    voices = _voices(scan, sentence, leaves, covers)
+    if not voices.ties and not any(e.voiced() for e in recent):
+        return []  # the only cues were part of a demand's own words ("drop sanctions")
+
+    kinds: dict[str, set[str]] = {}
+    for cue, actors in voices.ties:
+        for actor in actors:
+            kinds.setdefault(actor, set()).add(cue.kind)
+    untied = {cue.kind for cue, actors in voices.ties if not actors}
+    eligible = voices.eligible
+    if not kinds:
+        # Nobody is named by a cue: the speaker, the first actor named, or the one before.
+        voicer = voices.speaker or (
+            eligible[0].actor if eligible else _carried(recent, pronoun=voices.pronoun)
+        )
+        if voicer is not None:
+            kinds[voicer] = untied or {"demand"}
+    elif untied & {"reject", "drop"}:
+        # "Russia's demand ..., which Kyiv's negotiators rejected": a second voice.
+        others = (m.actor for m in eligible if m.actor not in kinds)
+        speaker = voices.speaker
+        voicer = speaker if speaker and speaker not in kinds else next(others, None)
+        if voicer is not None:
+            kinds[voicer] = untied & {"reject", "drop"}
+
+    text = scan.text
+    span = sentence.sentence
+    historical = _historical(scan, sentence, year) if kinds else False
+    findings = []
+    for demand, occs in sorted(occurrences.items(), key=lambda item: item[1][0].start):
+        phrases = _phrases(scan, occs)
+        for actor, said in kinds.items():
+            stance = next(
+                _STANCES[k] for k in ("reject", "drop", "demand", "obligation") if k in said
+            )
+            findings.append(
+                Finding(
+                    actor=actor,
+                    demand=demand,
+                    stance=stance,
+                    sentence=text[span.start : span.end],
+                    start=span.start,
+                    end=span.end,
+                    historical=historical,
+                    phrases=phrases,
+                )
+            )
+    return findings
+
+
+def _voices(scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans) -> _Voices:
+    """Tie each stance cue to its actors, and find the speaker and the other actors named."""
+    terms = scan.tokens.terms
+    first = sentence.sentence.first
+    free = _not_objects(sentence.mentions, terms, first)
+    cues = [
+        c for c in sentence.cues if c.kind in _STANCES and not _overlaps(c.start, c.stop, leaves)
+    ]
+    cue_spans = [(c.start, c.stop) for c in cues]
+    # "Russia was offered a truce": Russia is not who offers.
+    patients = [c.start - 1 for c in cues if _passive(c, scan, first)]
+    eligible = [
+        m
+        for m in free
+        if not _overlaps(m.start, m.stop, covers)
+        and m.stop not in patients
+        and not _follows(m, leaves, _OF, scan, first)
+        and not _follows(m, cue_spans, _DETERMINERS, scan, first)
+    ]
+    ties = [(cue, _subjects(cue, free, leaves, covers, scan, first)) for cue in cues]
+    speaker = _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
+    pronoun = any(terms[i] in _PRONOUNS for i in range(first, sentence.sentence.stop))
+    return _Voices(ties, speaker, eligible, pronoun)
+
+
+def _passive(cue: Cue, scan: Scan, first: int) -> bool:
+    """Whether the cue is a passive verb ("was offered"): its subject is not its voice."""
+    word = scan.text[scan.tokens.starts[cue.start] : scan.tokens.ends[cue.start]].lower()
+    return (
+        cue.start > first
+        and scan.tokens.terms[cue.start - 1] in _BE
+        and (word.endswith(("ed", "en")) or word in _PAST)
+    )
+
+
+def _carried(recent: deque[_Earlier], *, pronoun: bool) -> str | None:
+    """Who speaks in a sentence that names nobody: whoever voiced a demand just before, or,
+    behind a pronoun, whoever the sentence before was about."""
+    for earlier in reversed(recent):
+        if earlier.voiced() or (pronoun and earlier.subject()):
+            return earlier.subject()
+    return None
+
+
+def _overlaps(start: int, stop: int, spans: Spans) -> bool:
+    return any(s < stop and start < e for s, e in spans)
+
+
+def _before(index: int, skip: frozenset[str], terms: list[str], first: int) -> int:
+    """The index of the last word before ``index`` that is not in ``skip`` (``first - 1``)."""
+    index -= 1
+    while index >= first and terms[index] in skip:
+        index -= 1
+    return index
+
+
+def _follows(mention: Mention, spans: Spans, skip: frozenset[str], scan: Scan, first: int) -> bool:
+    """Whether a span ends right before the name, in the same clause: "demilitarization of
+    Ukraine" names a target, but "..., NATO, the Kremlin said" does not."""
+    last = _before(mention.start, skip, scan.tokens.terms, first)
+    if not any(stop - 1 == last for _, stop in spans):
+        return False
+    between = scan.text[scan.tokens.ends[last] : scan.tokens.starts[mention.start]]
+    return all(c.isalpha() or c.isspace() for c in between)
+
+
+def _not_objects(mentions: list[Mention], terms: list[str], first: int) -> list[Mention]:
+    """The names that do not follow "with", "to", "against"...: talked to, not talking."""
+    objects: list[Mention] = []
+    for mention in mentions:
+        before = _before(mention.start, _DETERMINERS, terms, first)
+        if before < first:
+            continue
+        if terms[before] in _OBJECT_BEFORE or (
+            terms[before] in _AND  # "with NATO and the United States"
+            and any(o.stop - 1 == _before(before, _DETERMINERS, terms, first) for o in objects)
+        ):
+            objects.append(mention)
+    return [m for m in mentions if m not in objects]
+
+
+def _subjects(
+    cue: Cue,
+    mentions: list[Mention],
+    leaves: Spans,
+    covers: Spans,
+    scan: Scan,
+    first: int,
+) -> tuple[str, ...]:
+    """The actors a stance cue belongs to, if they are named right by it.
+
+    The subject of "must" is the one obliged, never the voice, and so is the subject of a
+    passive ("Russia was offered a truce"). A name inside a demand's window voices it only when
+    it touches its cue ("Russia's demand to bar Ukraine ..."), and a name that is one of its
+    phrases only to refuse or drop it ("Kyiv rejects neutrality").
+    """
+    if cue.kind == "obligation":
+        return ()
+    terms = scan.tokens.terms
+    passive = _passive(cue, scan, first)
+
+    def can_voice(mention: Mention, gap: int) -> bool:
+        if _overlaps(mention.start, mention.stop, leaves):
+            return cue.kind != "demand" and gap <= 1
+        return gap == 0 or not _overlaps(mention.start, mention.stop, covers)
+
+    nearest: Mention | None = None
+    for mention in [] if passive else mentions:
+        gap = cue.start - mention.stop
+        closer = nearest is None or mention.stop > nearest.stop
+        if 0 <= gap <= WINDOW and closer and can_voice(mention, gap):
+            nearest = mention
+    if nearest is not None:
+        # "Russia and Ukraine agreed to a truce": both.
+        before = _before(nearest.start, _DETERMINERS, terms, first)
+        partner = _before(before, _DETERMINERS, terms, first)
+        partners = [
+            m.actor
+            for m in mentions
+            if before >= first and terms[before] in _AND and m.stop - 1 == partner
+        ]
+        return tuple(dict.fromkeys([*partners, nearest.actor]))
+    for mention in mentions:  # "the demands by Moscow", "a proposal from the Kremlin"
+        between = terms[cue.stop : mention.start]
+        if (
+            between
+            and between[0] in _AGENT_BEFORE
+            and all(t in _DETERMINERS for t in between[1:])
+            and not _overlaps(mention.start, mention.stop, leaves)
+        ):
+            return (mention.actor,)
+    return ()
+
+
+def _speaker(cues: list[Cue], pool: list[Mention]) -> str | None:
+    """Who is quoted: "the Kremlin said", "said Peskov", "according to Moscow"."""
+    for cue in cues:
+        for mention in pool:
+            if 0 <= cue.start - mention.stop <= 2 or 0 <= mention.start - cue.stop <= 1:
+                return mention.actor
+    return None
+
+
+def _phrases(scan: Scan, occurrences: list[Occurrence]) -> tuple[str, ...]:
+    """The matched phrases as the article wrote them, in order, once each."""
+    starts, ends = scan.tokens.starts, scan.tokens.ends
+    spans = sorted({leaf for occ in occurrences for leaf in occ.leaves})
+    return tuple(dict.fromkeys(scan.text[starts[s] : ends[e - 1]] for s, e in spans))
+
+
+def _historical(scan: Scan, sentence: SentenceScan, year: int | None) -> bool:
+    """About the past: a cue ("in prior negotiations"), or an earlier year in the past tense."""
+    if any(cue.kind == "historical" for cue in sentence.cues):
+        return True
+    tokens = scan.tokens
+    words = [
+        scan.text[tokens.starts[i] : tokens.ends[i]]
+        for i in range(sentence.sentence.first, sentence.sentence.stop)
+    ]
+    earlier = any(
+        len(word) == 4
+        and word.isdigit()
+        and 1900 <= int(word) < (year or 2100)
+        and i > 0
+        and tokens.terms[sentence.sentence.first + i - 1] in _YEAR_BEFORE
+        for i, word in enumerate(words)
+    )
+    return earlier and any(
+        word.lower() in _PAST or (word.endswith("ed") and len(word) > 4 and word.islower())
+        for word in words
+    )

@@ -1,0 +1,213 @@
+"""Compile a validated rule set into one automaton, and scan a text with it.
+
+Every phrase of every demand pattern, actor alias and cue is normalized into a sequence of
+terms and added once to a single Aho-Corasick automaton over the space-joined terms of the
+text, so one pass finds all of them, overlapping ones included, on word boundaries. A scan
+then groups the hits by sentence, ready for :mod:`monitor.match` to weigh.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CUE_KINDS", "Cue", "Matcher", "Mention", "Scan", "SentenceScan", "build_matcher"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
+
+from monitor.rulebook.patterns import (
+    AllOf,
+    AnyOf,
+    Node,
+    Phrase,
+    positive_terms,
+    required_terms,
+)
+from monitor.rulebook.schema import AllPattern, AnyPattern, NotPattern, Pattern
+from monitor.rulebook.text import Sentence, Tokens, phrase_terms, split_sentences, tokenize
+
+CUE_KINDS = ("demand", "obligation", "reject", "drop", "speech", "historical")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An actor named in a sentence, by token range."""
+
+    start: int
+    stop: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A cue word in a sentence ("insists", "rejected", "said", "in prior talks")."""
+
+    start: int
+    stop: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class SentenceScan:
+    """What the automaton found in one sentence."""
+
+    sentence: Sentence
+    hits: dict[int, list[tuple[int, int]]]
+    mentions: list[Mention]
+    cues: list[Cue]
+    demands: list[str]  # demands that may match here (each needed phrase occurs), in rule order
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A text cut into tokens and sentences, with every phrase hit."""
+
+    text: str
+    tokens: Tokens
+    sentences: list[SentenceScan]
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """The compiled rule set: the automaton and what each of its terms means."""
+
+    automaton: Any  # ahocorasick.Automaton, or None when there is nothing to find
+    sizes: tuple[int, ...]  # words per term
+    actor_of: Mapping[int, str]
+    cues_of: Mapping[int, tuple[str, ...]]
+    demands_of: Mapping[int, tuple[str, ...]]
+    patterns: Mapping[str, Node]
+    order: Mapping[str, int]
+    required: Mapping[str, tuple[frozenset[int], ...]]
+
+    def scan(self, text: str) -> Scan:
+        """Tokenize ``text``, cut it into sentences and find every phrase in each."""
+        tokens = tokenize(text)
+        sentences = split_sentences(text, tokens)
+        by_sentence: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
+        if self.automaton is not None and tokens.terms:
+            sentence_of = [0] * len(tokens.terms)
+            for index, sentence in enumerate(sentences):
+                sentence_of[sentence.first : sentence.stop] = [index] * (
+                    sentence.stop - sentence.first
+                )
+            # Each key is " t1 t2 ", so a hit's end is the space after its last token.
+            last_at: dict[int, int] = {}
+            position = 0
+            for index, term in enumerate(tokens.terms):
+                position += len(term) + 1
+                last_at[position] = index
+            joined = " " + " ".join(tokens.terms) + " "
+            for end, term in self.automaton.iter(joined):
+                last = last_at[end]
+                first = last - self.sizes[term] + 1
+                if sentence_of[first] == sentence_of[last]:
+                    # Stored as (start, -stop) so plain sorting puts the longest first.
+                    by_sentence[sentence_of[first]].append((first, -(last + 1), term))
+        return Scan(
+            text,
+            tokens,
+            [self._sentence(s, hits) for s, hits in zip(sentences, by_sentence, strict=True)],
+        )
+
+    def _sentence(self, sentence: Sentence, found: list[tuple[int, int, int]]) -> SentenceScan:
+        hits: dict[int, list[tuple[int, int]]] = {}
+        mentions: list[Mention] = []
+        cues: list[Cue] = []
+        demands: set[str] = set()
+        # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
+        # actor or cue kind ends no later than it: "Vladimir Putin" holds "Putin".
+        actor_reach: dict[str, int] = {}
+        cue_reach: dict[str, int] = {}
+        for start, minus_stop, term in sorted(found):
+            stop = -minus_stop
+            hits.setdefault(term, []).append((start, stop))
+            actor = self.actor_of.get(term)
+            if actor is not None and actor_reach.get(actor, -1) < stop:
+                mentions.append(Mention(start, stop, actor))
+                actor_reach[actor] = stop
+            for kind in self.cues_of.get(term, ()):
+                if cue_reach.get(kind, -1) < stop:
+                    cues.append(Cue(start, stop, kind))
+                    cue_reach[kind] = stop
+            if term in self.demands_of:
+                demands.update(self.demands_of[term])
+        possible = [
+            demand
+            for demand in sorted(demands, key=self.order.__getitem__)
+            if all(not terms.isdisjoint(hits) for terms in self.required[demand])
+        ]
+        return SentenceScan(sentence, hits, mentions, cues, possible)
+
+
+class _Terms:
+    """Interns phrases: one automaton key per distinct sequence of terms."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, ...], int] = {}
+
+    def add(self, phrase: str) -> int:
+        key = phrase_terms(phrase)
+        return self.index.setdefault(key, len(self.index))
+
+    def compile(self, pattern: Pattern) -> Node:
+        if isinstance(pattern, str):
+            return Phrase(frozenset({self.add(pattern)}))
+        if isinstance(pattern, AnyPattern):
+            # Plain phrases side by side become one node: one lookup instead of one each.
+            compiled = [self.compile(p) for p in pattern.any]
+            phrases = [p for p in compiled if isinstance(p, Phrase)]
+            others: list[Node] = [p for p in compiled if not isinstance(p, Phrase)]
+            if phrases:
+                others.insert(0, Phrase(frozenset().union(*(p.terms for p in phrases))))
+            return others[0] if len(others) == 1 else AnyOf(tuple(others))
+        if isinstance(pattern, AllPattern):
+            parts = tuple(self.compile(p) for p in pattern.all if not isinstance(p, NotPattern))
+            return AllOf(
+                parts,
+                tuple(self.compile(p.not_) for p in pattern.all if isinstance(p, NotPattern)),
+                pattern.near,
+                tuple(required_terms(AllOf(parts))),
+            )
+        raise ValueError("'not' stands only inside 'all'")  # the loader reports it first
+
+
+def build_matcher(
+    actors: Mapping[str, Sequence[str]],
+    patterns: Mapping[str, Pattern],
+    cues: Mapping[str, Sequence[str]],
+) -> Matcher:
+    """Compile actor aliases, demand patterns and cue phrases into one :class:`Matcher`."""
+    terms = _Terms()
+    actor_of = {terms.add(alias): actor for actor, aliases in actors.items() for alias in aliases}
+    cues_of: dict[int, tuple[str, ...]] = {}
+    for kind, phrases in cues.items():
+        for phrase in phrases:
+            term = terms.add(phrase)
+            if kind not in cues_of.get(term, ()):
+                cues_of[term] = (*cues_of.get(term, ()), kind)
+    nodes = {demand: terms.compile(pattern) for demand, pattern in patterns.items()}
+    demands_of: dict[int, tuple[str, ...]] = {}
+    for demand, node in nodes.items():
+        for term in positive_terms(node):
+            demands_of[term] = (*demands_of.get(term, ()), demand)
+    automaton = None
+    if terms.index:
+        automaton = ahocorasick.Automaton()
+        for key, term in terms.index.items():
+            automaton.add_word(" " + " ".join(key) + " ", term)
+        automaton.make_automaton()
+    sizes = [0] * len(terms.index)
+    for key, term in terms.index.items():
+        sizes[term] = len(key)
+    return Matcher(
+        automaton,
+        tuple(sizes),
+        actor_of,
+        cues_of,
+        demands_of,
+        nodes,
+        {demand: index for index, demand in enumerate(nodes)},
+        {demand: tuple(required_terms(node)) for demand, node in nodes.items()},
+    )

@@ -1,0 +1,146 @@
+"""Compiled patterns and where they occur in one sentence.
+
+The automaton has already found every phrase (a *term*) with its token span; a pattern is then
+a small tree over those hits: ``Phrase`` (any of a set of terms: a list of plain phrases is
+one node), ``AnyOf``, and ``AllOf`` with optional ``near`` and the ``absent`` parts that must
+not occur in the sentence.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Hits",
+    "Node",
+    "Occurrence",
+    "Phrase",
+    "find",
+    "positive_terms",
+    "required_terms",
+]
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+Span = tuple[int, int]  # a token range [start, stop)
+Hits = Mapping[int, list[Span]]  # term -> where it occurs in the sentence
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Any one of some phrases, by their term numbers in the automaton."""
+
+    terms: frozenset[int]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one part."""
+
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every part (with all first words within ``near`` words), and none of ``absent``."""
+
+    parts: tuple[Node, ...]
+    absent: tuple[Node, ...] = ()
+    near: int | None = None
+    needs: tuple[frozenset[int], ...] = ()  # required_terms(self), kept to fail fast
+
+
+Node = Phrase | AnyOf | AllOf
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One way a pattern matched: its phrases (``leaves``) and the tokens it covers.
+
+    ``cover`` is what an actor mention must lie outside of to be the voicer: the whole window
+    of a ``near`` match ("bar Ukraine from NATO"), or the phrases themselves otherwise.
+    """
+
+    start: int
+    stop: int
+    leaves: tuple[Span, ...]
+    cover: tuple[Span, ...]
+
+
+def positive_terms(node: Node) -> set[int]:
+    """The terms whose presence can make ``node`` match: what triggers its evaluation."""
+    if isinstance(node, Phrase):
+        return set(node.terms)
+    found: set[int] = set()
+    for part in node.parts:
+        found |= positive_terms(part)
+    return found
+
+
+def required_terms(node: Node) -> list[frozenset[int]]:
+    """Term sets that must each have a hit for ``node`` to match: a cheap test before ``find``."""
+    if isinstance(node, Phrase):
+        return [node.terms]
+    if isinstance(node, AnyOf):
+        return [frozenset(positive_terms(node))]
+    return [terms for part in node.parts for terms in required_terms(part)]
+
+
+def find(node: Node, hits: Hits) -> list[Occurrence]:
+    """Every occurrence of ``node`` in a sentence whose phrase hits are ``hits``."""
+    if isinstance(node, Phrase):
+        matched = node.terms.intersection(hits)
+        if not matched:
+            return []
+        if len(matched) == 1:
+            spans = hits[next(iter(matched))]  # already in order
+        else:
+            spans = sorted(span for term in matched for span in hits[term])
+        return [Occurrence(s, e, ((s, e),), ((s, e),)) for s, e in spans]
+    if isinstance(node, AnyOf):
+        found = [occ for part in node.parts for occ in find(part, hits)]
+        return sorted(found, key=lambda occ: occ.start)
+    if any(terms.isdisjoint(hits) for terms in node.needs):
+        return []
+    if any(find(part, hits) for part in node.absent):
+        return []
+    groups = [find(part, hits) for part in node.parts]
+    if not all(groups):
+        return []
+    if node.near is None:
+        return [_combine([group[0] for group in groups], window=False)]
+    return _within(groups, node.near)
+
+
+def _combine(parts: Iterable[Occurrence], *, window: bool) -> Occurrence:
+    chosen = list(parts)
+    start = min(occ.start for occ in chosen)
+    stop = max(occ.stop for occ in chosen)
+    leaves = tuple(sorted({leaf for occ in chosen for leaf in occ.leaves}))
+    cover = ((start, stop),) if window else tuple(sorted({c for occ in chosen for c in occ.cover}))
+    return Occurrence(start, stop, leaves, cover)
+
+
+def _within(groups: list[list[Occurrence]], near: int) -> list[Occurrence]:
+    """The tightest windows holding one occurrence of every group, first words ``near`` apart."""
+    items = sorted(
+        ((occ.start, index, occ) for index, group in enumerate(groups) for occ in group),
+        key=lambda item: (item[0], item[1]),
+    )
+    counts = [0] * len(groups)
+    covered = 0
+    left = 0
+    found: list[Occurrence] = []
+    for right, (start, index, _) in enumerate(items):
+        counts[index] += 1
+        covered += counts[index] == 1
+        if covered < len(groups):
+            continue
+        while counts[items[left][1]] > 1:  # drop what the window holds twice, from the left
+            counts[items[left][1]] -= 1
+            left += 1
+        if start - items[left][0] <= near:
+            last = {group: occ for _, group, occ in items[left : right + 1]}
+            found.append(_combine(last.values(), window=True))
+    return found

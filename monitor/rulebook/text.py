@@ -1,0 +1,188 @@
+"""Text the matcher can compare: word tokens with their offsets, normalized terms, sentences.
+
+Rule phrases and article text go through the same :func:`normalize_token`, so "NATO's",
+"Nato" and "NATO" are one term, "joining" and "joined" are "join", "recognise" is "recognize",
+and curly and straight apostrophes are the same. Every token keeps its character span in the
+original text, so a match maps back to exactly what the article said.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Sentence", "Tokens", "normalize_token", "phrase_terms", "split_sentences", "tokenize"]
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+# A word is letters and digits (accents and combining marks included) with inner apostrophes
+# ("Moscow's") and dots ("U.S.", "3.5"), or a number with thousands commas. Hyphens and dashes
+# of every kind separate words, so "nuclear-free" and "nuclear free" are the same two terms.
+_WORD = re.compile(r"[\w\u0300-\u036f]+(?:['\u2019\u02bc.][\w\u0300-\u036f]+|,\d+)*")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
+# British spellings become American before stemming: the stemmer strips "-ize" but not "-ise".
+_BRITISH = (
+    ("isations", "izations"),
+    ("isation", "ization"),
+    ("ising", "izing"),
+    ("ised", "ized"),
+    ("ises", "izes"),
+    ("ise", "ize"),
+    ("yse", "yze"),
+    ("ysed", "yzed"),
+)
+# Snowball's C stemmer never releases the GIL, so one shared instance is safe.
+_STEMMER = Stemmer.Stemmer("english")
+US = "u.s"  # "US" and "U.S." (the country), never the pronoun "us"
+
+
+@lru_cache(maxsize=65_536)
+def normalize_token(raw: str) -> str:
+    """The term a word stands for: case-, accent-, spelling- and inflection-free."""
+    if raw == "US":
+        return US
+    if "." in raw and not raw[0].isdigit():
+        compact = raw.replace(".", "").casefold()
+        return US if compact == "us" else compact
+    word = raw.translate(_APOSTROPHES).casefold()
+    if word.endswith("'s"):
+        word = word[:-2]
+    if not word.isascii():
+        word = "".join(
+            c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
+        )
+    for british, american in _BRITISH:
+        if word.endswith(british) and len(word) - len(british) >= 3:
+            word = word[: -len(british)] + american
+            break
+    return str(_STEMMER.stemWord(word)).replace(" ", "")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The words of a text: parallel lists of start offsets, end offsets and terms."""
+
+    starts: list[int]
+    ends: list[int]
+    terms: list[str]
+
+
+def tokenize(text: str) -> Tokens:
+    """Split ``text`` into words, each with its character span and normalized term."""
+    found = list(_WORD.finditer(text))
+    starts = [m.start() for m in found]
+    ends = [m.end() for m in found]
+    words = [m.group() for m in found]
+    for i, word in enumerate(words):
+        # A dotted abbreviation keeps its last dot: "U.S." (the regex stops before it).
+        if "." in word and not word[0].isdigit() and text[ends[i] : ends[i] + 1] == ".":
+            ends[i] += 1
+            words[i] = word + "."
+    return Tokens(starts, ends, list(map(normalize_token, words)))
+
+
+def phrase_terms(phrase: str) -> tuple[str, ...]:
+    """The terms of a rule phrase; empty when the phrase has no words."""
+    return tuple(tokenize(phrase).terms)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: its character span in the text and its token range ``[first, stop)``."""
+
+    start: int
+    end: int
+    first: int
+    stop: int
+
+
+_TERMINALS = frozenset(".!?\u2026")
+_CLOSERS = frozenset("\"'\u201d\u2019\u00bb)]")
+_OPENERS = frozenset("\"'\u201c\u2018\u00ab([")
+
+
+# Abbreviations that never end a sentence (titles), or end one only when no number follows.
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_TITLES = _words(
+    "mr mrs ms dr prof gen lt col maj capt sgt cpl adm cmdr gov sen rep rev st mt ft jr sr "
+    "pres amb hon messrs brig"
+)
+_BEFORE_NUMBERS = _words("jan feb mar apr jun jul aug sep sept oct nov dec no nos art vol")
+# After a dotted abbreviation ("the U.S.") or a company suffix, only these start a new sentence.
+_WEAK = _words("inc corp co ltd plc llc")
+_STARTERS = _words(
+    "The This That These Those It Its He She They We I But And However In On At A An There "
+    "His Her Their Our When While After Before Meanwhile Still Yet Earlier Later According"
+)
+
+
+def _ends_sentence(text: str, tokens: Tokens, i: int) -> int | None:
+    """Where the sentence ends if one ends after token ``i`` (and before ``i + 1``), else None."""
+    end = tokens.ends[i]
+    gap = text[end : tokens.starts[i + 1]]
+    run = 0
+    while run < len(gap) and (gap[run] in _TERMINALS or gap[run] in _CLOSERS):
+        run += 1
+    if "\n" in gap:
+        return end + run
+    word = text[tokens.starts[i] : end]
+    after = text[tokens.starts[i + 1] : tokens.ends[i + 1]]
+    if not any(c in _TERMINALS for c in gap[:run]):
+        # "... in the U.S. The talks": the dot belongs to the token itself.
+        if word.endswith(".") and gap.isspace() and after in _STARTERS:
+            return end
+        return None
+    key = word.casefold()
+    if gap[0] == ".":
+        if key in _TITLES or (len(word) == 1 and word.isupper()):
+            return None  # "Gen. Keith Kellogg", "Donald J. Trump"
+        if key in _BEFORE_NUMBERS and after[0].isdigit():
+            return None  # "Jan. 5", "No. 2"
+        if key in _WEAK and after not in _STARTERS:
+            return None
+    if after[0].isupper() or after[0].isdigit() or any(c in _OPENERS for c in gap[run:]):
+        return end + run
+    return None  # "e.g. the", "3 p.m. local time"
+
+
+def _skip_space(text: str, pos: int, limit: int) -> int:
+    while pos < limit and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+_BREAKS = re.compile("[.!?\u2026\n]")
+
+
+def split_sentences(text: str, tokens: Tokens) -> list[Sentence]:
+    """Cut news text into sentences, surviving abbreviations, initials, quotes and decimals."""
+    count = len(tokens.starts)
+    if not count:
+        return []
+    # Only a word followed by a stop, a newline, or a dot of its own can end a sentence.
+    candidates = sorted(
+        {bisect.bisect_right(tokens.starts, found.start()) - 1 for found in _BREAKS.finditer(text)}
+    )
+    sentences: list[Sentence] = []
+    first = 0
+    start = _skip_space(text, 0, tokens.starts[0])
+    for i in candidates:
+        if i < 0 or i >= count - 1:
+            continue
+        end = _ends_sentence(text, tokens, i)
+        if end is None:
+            continue
+        sentences.append(Sentence(start, end, first, i + 1))
+        first = i + 1
+        start = _skip_space(text, end, tokens.starts[i + 1])
+    end = tokens.ends[-1]
+    while end < len(text) and (text[end] in _TERMINALS or text[end] in _CLOSERS):
+        end += 1
+    sentences.append(Sentence(start, end, first, count))
+    return sentences

@@ -1,0 +1,267 @@
+"""Matching: who demands, rejects or drops what, in which sentence, with the bundled rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.match import match
+from monitor.model import Finding
+from monitor.rulebook import RuleSet, bundled_rules_dir, load_rules
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed-article.txt"
+
+RUSSIAN_DEMANDS = {
+    "ukraine-nato-ban",
+    "no-foreign-troops",
+    "territorial-recognition",
+    "root-causes",
+    "nato-non-expansion",
+    "nato-military-limits",
+    "missile-deployment-ban",
+    "ukraine-neutrality",
+    "military-aid-halt",
+}
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules([bundled_rules_dir()])
+
+
+@pytest.fixture(scope="module")
+def seed() -> str:
+    if not SEED.is_file():
+        pytest.skip("shared/seed-article.txt is not present")
+    return SEED.read_text(encoding="utf-8")
+
+
+def voices(text: str, rules: RuleSet) -> set[tuple[str, str, str]]:
+    return {(f.actor, f.stance, f.demand) for f in match(text, rules)}
+
+
+def by_demand(findings: list[Finding], demand: str) -> list[Finding]:
+    return [f for f in findings if f.demand == demand]
+
+
+class TestSeedArticle:
+    def test_russian_conditions(self, rules: RuleSet, seed: str) -> None:
+        """Every Russian condition in the seed article is found, voiced by Russia."""
+        found = voices(seed, rules)
+        assert {("russia", "demands", d) for d in RUSSIAN_DEMANDS} <= found
+
+    def test_ceasefire_voices(self, rules: RuleSet, seed: str) -> None:
+        """Trump's proposed 30-day ceasefire and Zelenskiy's truce: two voices on a ceasefire."""
+        found = voices(seed, rules)
+        assert ("united-states", "demands", "ceasefire") in found
+        assert ("ukraine", "demands", "ceasefire") in found
+
+    def test_russian_demands_not_given_to_others(self, rules: RuleSet, seed: str) -> None:
+        """Targets and listeners of Russia's demands are never their voice."""
+        wrong = {
+            (actor, "demands", demand)
+            for actor in ("ukraine", "united-states", "nato")
+            for demand in RUSSIAN_DEMANDS
+        }
+        assert not voices(seed, rules) & wrong
+
+    def test_evidence_sentences(self, rules: RuleSet, seed: str) -> None:
+        """Each finding quotes its sentence by offsets, with the phrases that made it."""
+        findings = match(seed, rules)
+        for finding in findings:
+            assert seed[finding.start : finding.end] == finding.sentence
+            assert all(phrase in finding.sentence for phrase in finding.phrases)
+        neutrality = by_demand(findings, "ukraine-neutrality")[0]
+        assert "nuclear-free status" in neutrality.phrases
+        aid = by_demand(findings, "military-aid-halt")[0]
+        assert "veto" in aid.phrases
+        assert "military assistance" in aid.phrases
+        truce = next(f for f in by_demand(findings, "ceasefire") if f.actor == "ukraine")
+        assert truce.sentence.startswith("Ukrainian President Volodymyr Zelenskiy")
+
+    def test_history_is_marked(self, rules: RuleSet, seed: str) -> None:
+        """ "During those talks" and "in prior negotiations" mark a finding as historical."""
+        findings = match(seed, rules)
+        assert by_demand(findings, "nato-military-limits")[0].historical
+        assert by_demand(findings, "missile-deployment-ban")[0].historical
+        assert not by_demand(findings, "ukraine-nato-ban")[0].historical
+
+    def test_one_finding_per_voice(self, rules: RuleSet, seed: str) -> None:
+        """At most one finding per (actor, demand, stance), the first evidence kept."""
+        findings = match(seed + "\n" + seed, rules)
+        keys = [(f.actor, f.demand, f.stance) for f in findings]
+        assert len(keys) == len(set(keys))
+        assert all(f.end <= len(seed) for f in findings)
+
+    def test_pure(self, rules: RuleSet, seed: str) -> None:
+        """The same text gives the same findings every time."""
+        assert match(seed, rules) == match(seed, rules)
+
+
+class TestTraps:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Russia insists that Europe's energy demand will keep rising this winter.",
+            "Russia and Ukraine agreed to meet on neutral territory in Istanbul.",
+            "NATO foreign ministers met in Brussels to discuss Ukraine.",
+            "Moscow insisted on sending peacekeepers in Kazakhstan.",
+            "NATO allies pledged more air defence for Ukraine.",
+            "The shelling went on despite the ceasefire.",
+            "Economists want to address the root causes of inflation.",
+            "",
+        ],
+    )
+    def test_keywords_alone_do_not_fire(self, rules: RuleSet, text: str) -> None:
+        """Demand words in another sense, or without a voice, give nothing."""
+        assert match(text, rules) == []
+
+    def test_no_cue_no_finding(self, rules: RuleSet) -> None:
+        """A demand's words with an actor but no cue and no context are only news."""
+        assert match("Russia has troops near the 1991 borders of Ukraine.", rules) == []
+        assert match("Ukraine's NATO membership was debated in Brussels.", rules) == []
+
+
+class TestAttribution:
+    def test_possessive_and_adjective_voices(self, rules: RuleSet) -> None:
+        """ "Moscow's demands", "Russian proposals": the name beside the cue speaks."""
+        assert voices("Moscow's demands include a ban on Ukraine joining NATO.", rules) == {
+            ("russia", "demands", "ukraine-nato-ban")
+        }
+        assert voices("Russian proposals seek a cap on the Ukrainian army.", rules) == {
+            ("russia", "demands", "demilitarization")
+        }
+
+    def test_target_is_not_the_voice(self, rules: RuleSet) -> None:
+        """Ukraine in "Ukraine must never join NATO" is the target; the speaker is the voice."""
+        assert voices("Ukraine must never join NATO, the Kremlin said.", rules) == {
+            ("russia", "demands", "ukraine-nato-ban")
+        }
+        assert voices("Putin wants to demilitarise and denazify Ukraine.", rules) == {
+            ("russia", "demands", "demilitarization"),
+            ("russia", "demands", "denazification"),
+        }
+
+    def test_two_voices_in_one_sentence(self, rules: RuleSet) -> None:
+        """A rejection of another's demand gives both the demand and the rejection."""
+        text = "The US rejected Russia's demand to bar Ukraine from NATO."
+        assert voices(text, rules) == {
+            ("russia", "demands", "ukraine-nato-ban"),
+            ("united-states", "rejects", "ukraine-nato-ban"),
+        }
+
+    def test_pronoun_carries_the_voice(self, rules: RuleSet) -> None:
+        """ "It also wants ...": the actor of the sentence before."""
+        text = "Moscow laid out its terms on Friday. It also wants Ukraine to stay out of NATO."
+        (finding,) = match(text, rules)
+        assert (finding.actor, finding.demand) == ("russia", "ukraine-nato-ban")
+        assert finding.sentence == "It also wants Ukraine to stay out of NATO."
+        assert text[finding.start : finding.end] == finding.sentence
+
+    def test_list_carries_the_voice(self, rules: RuleSet) -> None:
+        """A list right after a voiced demand belongs to the same voice, even without a cue."""
+        text = (
+            "The Kremlin set out its conditions on Friday. "
+            "Among them: recognition of Crimea as Russian territory."
+        )
+        assert voices(text, rules) == {("russia", "demands", "territorial-recognition")}
+        assert match("Among them: recognition of Crimea as Russian territory.", rules) == []
+
+    def test_carrying_stops_after_two_sentences(self, rules: RuleSet) -> None:
+        """A voice is not carried over unrelated sentences."""
+        text = (
+            "The Kremlin set out its conditions on Friday. The weather was cold. "
+            "Officials met in the morning. Among them: recognition of Crimea."
+        )
+        assert match(text, rules) == []
+
+    def test_stances(self, rules: RuleSet) -> None:
+        """Reject and drop cues turn the stance; a dropped demand is not also demanded."""
+        assert voices("Kyiv rejects neutrality as a condition for peace.", rules) == {
+            ("ukraine", "rejects", "ukraine-neutrality")
+        }
+        assert voices("Moscow has dropped its demand for Ukraine's neutrality.", rules) == {
+            ("russia", "drops", "ukraine-neutrality")
+        }
+
+    def test_joint_subjects(self, rules: RuleSet) -> None:
+        """ "Russia and Ukraine agreed to a truce": both."""
+        assert voices("Russia and Ukraine agreed to a truce.", rules) == {
+            ("russia", "demands", "ceasefire"),
+            ("ukraine", "demands", "ceasefire"),
+        }
+
+    def test_passive_subject_is_not_the_voice(self, rules: RuleSet) -> None:
+        """ "Russia was offered a truce" is not Russia offering one; "by Kyiv" is Kyiv."""
+        assert match("Russia was offered a truce.", rules) == []
+        assert voices("The ceasefire was rejected by Kyiv.", rules) == {
+            ("ukraine", "rejects", "ceasefire")
+        }
+
+    def test_us_pronoun_is_not_the_united_states(self, rules: RuleSet) -> None:
+        """ "told us" is not the US."""
+        assert voices("Zelensky told us he wants a ceasefire.", rules) == {
+            ("ukraine", "demands", "ceasefire")
+        }
+
+
+class TestTolerance:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Moscow insists that Ukraine never join NATO.",
+            "Moscow insisted that Ukraine would never be joining Nato.",
+            "MOSCOW INSISTS THAT UKRAINE NEVER JOINS NATO.",
+            "Moscow\u2019s demand: Ukraine\u2019s NATO membership must be barred.",
+            "Moscow's demand: Ukraine's NATO membership must be barred.",
+            "The Kremlin insists Kyïv must renounce its NATO ambitions.",
+        ],
+    )
+    def test_inflection_case_possessives_quotes_accents(self, rules: RuleSet, text: str) -> None:
+        """Inflections, case, possessives, curly quotes and accents do not matter."""
+        assert ("russia", "demands", "ukraine-nato-ban") in voices(text, rules)
+
+    @pytest.mark.parametrize("dash", ["-", "\u2010", "\u2011", "\u2013", "\u2014", " "])
+    def test_hyphen_variants(self, rules: RuleSet, dash: str) -> None:
+        """Every hyphen or dash, or none, in "nuclear-free" and "cease-fire"."""
+        assert voices(f"Moscow demands a nuclear{dash}free status for Kyiv.", rules) == {
+            ("russia", "demands", "ukraine-neutrality")
+        }
+        assert voices(f"Kyiv insists on a cease{dash}fire.", rules) == {
+            ("ukraine", "demands", "ceasefire")
+        }
+
+    @pytest.mark.parametrize("word", ["demilitarisation", "demilitarization", "demilitarised"])
+    def test_british_and_american_spelling(self, rules: RuleSet, word: str) -> None:
+        """-ise and -ize spellings match each other."""
+        assert voices(f"Putin insists on the {word} of Ukraine.", rules) == {
+            ("russia", "demands", "demilitarization")
+        }
+
+    def test_abbreviations_do_not_break_the_sentence(self, rules: RuleSet) -> None:
+        """ "U.S." and "Gen." inside a sentence keep it whole."""
+        text = "Gen. Keith Kellogg said the U.S. wants a 30-day ceasefire."
+        (finding,) = match(text, rules)
+        assert (finding.actor, finding.sentence) == ("united-states", text)
+
+
+class TestHistory:
+    def test_earlier_year_in_past_tense(self, rules: RuleSet) -> None:
+        """ "In late 2021 Moscow insisted": historical; "Moscow insists": current."""
+        (old,) = match("In late 2021, Moscow insisted on a ban on Ukraine joining NATO.", rules)
+        assert old.historical
+        (new,) = match("Moscow insists on a ban on Ukraine joining NATO.", rules)
+        assert not new.historical
+
+    def test_the_articles_own_year_is_not_history(self, rules: RuleSet) -> None:
+        """With the article's year given, a past tense in that year is news."""
+        text = "In March 2025, Moscow demanded a ban on Ukraine joining NATO."
+        assert match(text, rules)[0].historical
+        assert not match(text, rules, year=2025)[0].historical
+        assert match(text, rules, year=2026)[0].historical
+
+    def test_history_cues(self, rules: RuleSet) -> None:
+        """ "In prior negotiations", "previously" mark the past."""
+        text = "In prior negotiations, Russia demanded a ban on Ukraine joining NATO."
+        assert match(text, rules)[0].historical
