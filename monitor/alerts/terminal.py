@@ -1,0 +1,38 @@
+"""A channel that prints alerts as plain text: the console of ``newsmon run`` and of replays."""
+
+from __future__ import annotations
+
+__all__ = ["TerminalChannel"]
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from monitor.alerts.render import render_text
+from monitor.errors import ChannelError
+from monitor.model import Delta
+
+
+class TerminalChannel:
+    """Writes ``render_text`` and a blank line to ``stream`` (``sys.stdout`` when None)."""
+
+    def __init__(self, name: str = "terminal", stream: TextIO | None = None) -> None:
+        self.name = name
+        self._stream = stream
+
+    async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
+        """Print one message; a terminal cannot de-duplicate, so ``key`` is not used."""
+        text = render_text(deltas)
+        # Looked up at send time, so that a redirected or captured stdout is honoured.
+        stream = self._stream if self._stream is not None else sys.stdout
+        try:
+            stream.write(text + "\n\n")
+            stream.flush()
+        except OSError as exc:  # a closed pipe, a full disk
+            raise ChannelError(self.name, f"cannot write: {exc.strerror or exc}") from exc
+
+    async def aclose(self) -> None:
+        """Nothing to release: the stream belongs to the caller."""
+
+    def __repr__(self) -> str:
+        return f"TerminalChannel(name={self.name!r})"
