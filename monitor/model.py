@@ -7,6 +7,7 @@ __all__ = [
     "STANCES",
     "Article",
     "Delta",
+    "DeltaKind",
     "Entry",
     "Finding",
     "Message",
@@ -14,17 +15,19 @@ __all__ = [
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, get_args
 
 STANCES = ("demands", "rejects", "drops")
 
-DELTA_KINDS = (
+DeltaKind = Literal[
     "new_condition",
     "demand_repeated",
     "demand_resurfaced",
     "demand_dropped",
     "demand_rejected",
     "unrecognized_condition",
-)
+]
+DELTA_KINDS: tuple[str, ...] = get_args(DeltaKind)
 
 
 @dataclass(frozen=True)

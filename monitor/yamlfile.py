@@ -63,13 +63,13 @@ def _walk(
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                dups.append((path + (key,), key_node.start_mark.line + 1))
+                dups.append(((*path, key), key_node.start_mark.line + 1))
             seen.add(key)
-            _walk(value_node, path + (key,), lines, dups)
-            lines[path + (key,)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, dups)
+            lines[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, path + (index,), lines, dups)
+            _walk(item, (*path, index), lines, dups)
 
 
 def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
@@ -81,7 +81,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
     try:
         if text is None:
             text = Path(path).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+        data = yaml.load(text, Loader=yaml.SafeLoader)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except OSError as exc:
         raise YamlError([Problem(name, None, "", f"cannot read: {exc.strerror or exc}")]) from exc
@@ -113,6 +113,7 @@ class YamlError(ValueError):
 
 def _dotted(path: Sequence[str | int]) -> str:
     out = ""
+    part: str | int
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
@@ -130,13 +131,13 @@ def problems_from_validation(
         loc: tuple[str | int, ...] = ()
         for i, part in enumerate(raw):
             if (
-                not doc.lines.has(loc + (part,))
+                not doc.lines.has((*loc, part))
                 and i + 1 < len(raw)
-                and doc.lines.has(loc + (raw[i + 1],))
+                and doc.lines.has((*loc, raw[i + 1]))
             ):
                 continue
             loc += (part,)
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         problems.append(Problem(doc.path, doc.lines.line(loc), _dotted(loc), message))

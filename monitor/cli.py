@@ -1,0 +1,318 @@
+"""The ``newsmon`` command line: parse arguments, call the library, print. Nothing more."""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.config import Config, load_config, parse_duration, read_secret
+from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
+from monitor.extract import extract_text
+from monitor.logs import configure_logging
+from monitor.match import match
+from monitor.model import Delta, Finding
+from monitor.rulebook import RuleSet, bundled_rules_dir, check_rules, load_rules
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmon",
+        description="Watch news feeds for what political actors demand, record what changes, "
+        "and alert the desk.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def config_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="config file (YAML); without it, the embedded defaults",
+        )
+
+    run = sub.add_parser(
+        "run",
+        help="run the daemon",
+        description="Poll the feeds, process new articles, send alerts. "
+        "Stops cleanly on SIGTERM or SIGINT.",
+    )
+    config_arg(run)
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="poll every feed once, drain the work, send the alerts and exit",
+    )
+    run.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+    run.add_argument(
+        "--log-format",
+        choices=("json", "console"),
+        help="log format on standard error (default: console on a terminal, else JSON)",
+    )
+
+    check = sub.add_parser(
+        "check",
+        help="validate the config and the rules",
+        description="Validate the config and every rule file, and run each "
+        "rule's examples. Exit 0 when all is good, 1 with every problem "
+        "listed (file:line: field: what is wrong).",
+    )
+    config_arg(check)
+    check.add_argument(
+        "--rules",
+        metavar="DIR",
+        action="append",
+        help="rule directory to check instead of the config's (repeatable)",
+    )
+
+    m = sub.add_parser(
+        "match",
+        help="match local files against the rules",
+        description="Match .html/.htm files (text extracted first) or text "
+        "files against the rules and print the findings.",
+    )
+    m.add_argument("files", nargs="+", metavar="FILE")
+    m.add_argument(
+        "--rules",
+        metavar="DIR",
+        action="append",
+        help="rule directory (repeatable; default: the bundled rules)",
+    )
+    m.add_argument("--json", action="store_true", help="one JSON object per finding")
+
+    replay = sub.add_parser(
+        "replay",
+        help="process a JSON-lines file of articles",
+        description="Process articles (JSON lines with url, title, "
+        "published, and text or html; optional source) in publication "
+        "order through matching and deltas into the database, and print "
+        "the deltas. Sends no alerts.",
+    )
+    replay.add_argument("input", metavar="INPUT")
+    replay.add_argument("--db", metavar="PATH", required=True, help="database file")
+    replay.add_argument(
+        "--rules",
+        metavar="DIR",
+        action="append",
+        help="rule directory (repeatable; default: the bundled rules)",
+    )
+    replay.add_argument("--json", action="store_true", help="one JSON object per delta")
+
+    events = sub.add_parser(
+        "events",
+        help="list the recorded deltas",
+        description="List the recorded deltas, oldest first.",
+    )
+    config_arg(events)
+    events.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+    events.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="only deltas published within this long ago (30m, 12h, 7d)",
+    )
+    events.add_argument("--json", action="store_true", help="one JSON object per delta")
+    return parser
+
+
+def _err(message: str) -> None:
+    print(f"newsmon: {message}", file=sys.stderr)
+
+
+def _rules(dirs: Sequence[str] | None) -> RuleSet:
+    return load_rules([Path(d) for d in dirs] if dirs else [bundled_rules_dir()])
+
+
+def _delta_json(delta: Delta) -> dict[str, Any]:
+    return {
+        "kind": delta.kind,
+        "actor": delta.actor,
+        "demand": delta.demand,
+        "stance": delta.stance,
+        "url": delta.url,
+        "title": delta.title,
+        "source": delta.source,
+        "published": delta.published.isoformat(),
+        "sentence": delta.sentence,
+        "historical": delta.historical,
+    }
+
+
+def _print_delta(delta: Delta, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(_delta_json(delta), ensure_ascii=False))
+        return
+    flag = " (historical)" if delta.historical else ""
+    print(
+        f"{delta.published:%Y-%m-%d %H:%M}  {delta.kind:<22} {delta.actor} → {delta.demand}"
+        f" [{delta.stance}]{flag}\n    “{delta.sentence}”\n    {delta.url}"
+    )
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.service import run_daemon
+
+    config = load_config(args.config)
+    if args.db:
+        config = config.model_copy(update={"database": str(Path(args.db).resolve())})
+    secrets = [
+        read_secret(s, n)
+        for n, c in config.channel_configs().items()
+        for s in (getattr(c, "webhook_url", None), getattr(c, "password", None))
+        if s
+    ]
+    json_logs = None if args.log_format is None else args.log_format == "json"
+    configure_logging(json=json_logs, secrets=secrets)
+    return asyncio.run(run_daemon(config, once=args.once))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    config = Config()
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        problems += [str(p) for p in exc.problems]
+    dirs = [Path(d) for d in (args.rules or config.rules)] or [bundled_rules_dir()]
+    rule_problems = check_rules(dirs)
+    problems += [str(p) for p in rule_problems]
+    if problems:
+        for line in problems:
+            print(line)
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return EXIT_PROBLEMS
+    rules = load_rules(dirs)
+    print(
+        f"ok: config {config.source}; rules {', '.join(str(d) for d in dirs)}: "
+        f"{len(rules.actors)} actors, {len(rules.demands)} demands; "
+        f"{len(config.feed_locations())} feeds; {len(config.channel_configs())} channel(s)"
+    )
+    return EXIT_OK
+
+
+def _read_document(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix.lower() in (".html", ".htm", ".xhtml"):
+        return extract_text(data, path.resolve().as_uri())
+    return data.decode("utf-8", errors="replace")
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    rules = _rules(args.rules)
+    status = EXIT_OK
+    for name in args.files:
+        path = Path(name)
+        try:
+            text = _read_document(path)
+        except (OSError, ExtractError) as exc:
+            _err(f"{name}: {getattr(exc, 'strerror', None) or exc}")
+            status = EXIT_PROBLEMS
+            continue
+        findings: list[Finding] = match(text, rules)
+        for f in findings:
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "file": name,
+                            "actor": f.actor,
+                            "demand": f.demand,
+                            "stance": f.stance,
+                            "sentence": f.sentence,
+                            "start": f.start,
+                            "end": f.end,
+                            "historical": f.historical,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+            else:
+                flag = " (historical)" if f.historical else ""
+                print(f"{name}: {f.actor} → {f.demand} [{f.stance}]{flag}\n    “{f.sentence}”")
+        if not args.json and not findings:
+            print(f"{name}: no findings")
+    return status
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from monitor.replay import read_articles, replay
+
+    rules = _rules(args.rules)
+    items, problems = read_articles(Path(args.input))
+    for problem in problems:
+        _err(problem)
+    deltas = asyncio.run(replay(items, Path(args.db), rules))
+    for delta in deltas:
+        _print_delta(delta, args.json)
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    config = load_config(args.config)
+    path = Path(args.db) if args.db else config.database_path()
+    if not path.exists():
+        _err(f"no database at {path}")
+        return EXIT_PROBLEMS
+    since = None
+    if args.since:
+        try:
+            since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since))
+        except ValueError as exc:
+            _err(f"--since: {exc}")
+            return EXIT_USAGE
+
+    async def read() -> list[Delta]:
+        store = await Store.open(path)
+        try:
+            return await store.events(since=since)
+        finally:
+            await store.close()
+
+    for delta in asyncio.run(read()):
+        _print_delta(delta, args.json)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "match": cmd_match,
+    "replay": cmd_replay,
+    "events": cmd_events,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsmon`` command."""
+    args = _parser().parse_args(argv)
+    if args.command != "run":
+        configure_logging(level="warning")
+    started = time.monotonic()
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, RuleError) as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except NewsmonError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        _err(f"interrupted after {time.monotonic() - started:.0f}s")
+        return 130

@@ -1,0 +1,327 @@
+"""The daemon's config: one optional YAML file, validated into typed objects on load.
+
+Every value has a default, so ``newsmon run`` works with no file at all: the bundled rules, a
+SQLite database in the user's state directory, a few public news feeds, alerts to the terminal.
+Secrets (webhook URLs, SMTP passwords) are never written in the file itself: a secret field
+names an environment variable (``{env: NAME}``) or a file (``{file: NAME}``, looked up in
+systemd's ``$CREDENTIALS_DIRECTORY`` when relative), and is read when the config is loaded.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_FEEDS",
+    "ChannelConfig",
+    "Config",
+    "EmailConfig",
+    "FeedConfig",
+    "RouteConfig",
+    "SlackConfig",
+    "TerminalConfig",
+    "default_database_path",
+    "load_config",
+]
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError, Problem
+from monitor.model import DeltaKind
+from monitor.yamlfile import YamlDocument, YamlError, load_yaml, problems_from_validation
+
+# Public feeds used when no config names any: wide coverage of the war and the talks.
+DEFAULT_FEEDS = (
+    "https://feeds.bbci.co.uk/news/world/europe/rss.xml",
+    "https://www.theguardian.com/world/ukraine/rss",
+    "https://www.aljazeera.com/xml/rss/all.xml",
+    "https://meduza.io/rss/en/all",
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"2h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m, 2h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        found = _DURATION.match(str(value))
+        if not found:
+            raise ValueError(f"{value!r} is not a duration such as 30s, 5m, 2h, 1d")
+        seconds = float(found.group(1)) * _UNITS[found.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Secret(_Strict):
+    """Where a secret lives: an environment variable or a (credential) file. Never the value."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Secret:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env: NAME or file: PATH")
+        return self
+
+
+class FeedConfig(_Strict):
+    """One feed: a URL, or a local file or directory (``path``), with an optional interval."""
+
+    url: str | None = None
+    path: str | None = None
+    name: str | None = None
+    interval: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> FeedConfig:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of url: or path:")
+        if self.url is not None and not re.match(r"^https?://", self.url):
+            raise ValueError(f"url must start with http:// or https:// (got {self.url!r})")
+        return self
+
+    @property
+    def location(self) -> str:
+        """The URL, or the local path as given (resolved by :func:`load_config`)."""
+        return self.url if self.url is not None else str(self.path)
+
+
+class TerminalConfig(_Strict):
+    """Alerts printed to standard output."""
+
+    type: Literal["terminal"]
+
+
+class SlackConfig(_Strict):
+    """A Slack incoming webhook; its URL is a secret."""
+
+    type: Literal["slack"]
+    webhook_url: Secret
+    timeout: Duration = 10.0
+
+
+class EmailConfig(_Strict):
+    """Email over SMTP."""
+
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    username: str | None = None
+    password: Secret | None = None
+    starttls: bool = False
+    tls: bool = False
+    timeout: Duration = 30.0
+
+
+ChannelConfig = Annotated[TerminalConfig | SlackConfig | EmailConfig, Field(discriminator="type")]
+
+
+class RouteConfig(_Strict):
+    """Deltas of these kinds (all kinds when empty) go to these channels."""
+
+    kinds: list[DeltaKind] = Field(default_factory=list)
+    channels: list[str] = Field(min_length=1)
+
+
+class HttpConfig(_Strict):
+    """Bounds on every request newsmon makes."""
+
+    connect_timeout: Duration = 10.0
+    total_timeout: Duration = 30.0
+    max_feed_bytes: int = Field(default=10 * 2**20, gt=0)
+    max_page_bytes: int = Field(default=5 * 2**20, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    per_host: int = Field(default=2, ge=1)
+    total: int = Field(default=20, ge=1)
+    # Networks that links found in feeds may reach although private or loopback.
+    allow_networks: list[str] = Field(default_factory=list)
+
+
+class Config(_Strict):
+    """The whole daemon config, with every default filled in."""
+
+    database: str | None = None
+    rules: list[str] = Field(default_factory=list)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    poll_interval: Duration = 300.0
+    workers: int = Field(default=2, ge=1, le=64)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    source: str = Field(default="(defaults)", exclude=True)
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feed_shorthand(cls, value: Any) -> Any:
+        # "- https://..." or "- path/to/feed.xml" is shorthand for a mapping.
+        if not isinstance(value, list):
+            return value
+        return [
+            ({"url": v} if re.match(r"^https?://", v) else {"path": v}) if isinstance(v, str) else v
+            for v in value
+        ]
+
+    def database_path(self) -> Path:
+        """The SQLite file to use."""
+        return Path(self.database) if self.database else default_database_path()
+
+    def feed_locations(self) -> list[FeedConfig]:
+        """The configured feeds, or the default public feeds when none are configured."""
+        return self.feeds or [FeedConfig(url=u) for u in DEFAULT_FEEDS]
+
+    def channel_configs(self) -> dict[str, ChannelConfig]:
+        """The configured channels, or the terminal alone."""
+        return self.channels or {"terminal": TerminalConfig(type="terminal")}
+
+    def route_list(self) -> list[RouteConfig]:
+        """The configured routes, or every kind to every channel."""
+        return self.routes or [RouteConfig(channels=list(self.channel_configs()))]
+
+
+def default_database_path() -> Path:
+    """``$STATE_DIRECTORY`` under systemd, else ``$XDG_STATE_HOME/newsmon``, else ~/.local/state."""
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0]) / "newsmon.db"
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "newsmon" / "newsmon.db"
+
+
+def read_secret(secret: Secret, where: str) -> str:
+    """The value of a secret; raises ConfigError naming where it was asked for, not its value."""
+    if secret.env is not None:
+        value = os.environ.get(secret.env)
+        if not value:
+            raise ValueError(f"environment variable {secret.env} is not set")
+        return value
+    assert secret.file is not None
+    path = Path(secret.file)
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not path.is_absolute() and creds:
+        path = Path(creds) / path
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read secret file {path}: {exc.strerror or exc}") from exc
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def rel(p: str) -> str:
+        q = Path(p).expanduser()
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    feeds = [
+        f if f.path is None else f.model_copy(update={"path": rel(f.path)}) for f in config.feeds
+    ]
+    return config.model_copy(
+        update={
+            "feeds": feeds,
+            "rules": [rel(r) for r in config.rules],
+            "database": rel(config.database) if config.database else None,
+        }
+    )
+
+
+def _semantic_problems(config: Config, doc: YamlDocument) -> list[Problem]:
+    problems = []
+    names = set(config.channel_configs())
+    for i, route in enumerate(config.routes):
+        for j, name in enumerate(route.channels):
+            if name not in names:
+                where: tuple[str | int, ...] = ("routes", i, "channels", j)
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.lines.line(where),
+                        f"routes[{i}].channels[{j}]",
+                        f"no channel named {name!r} (channels: {', '.join(sorted(names))})",
+                    )
+                )
+    for name, channel in config.channels.items():
+        secrets = {
+            "webhook_url": getattr(channel, "webhook_url", None),
+            "password": getattr(channel, "password", None),
+        }
+        for key, secret in secrets.items():
+            if secret is None:
+                continue
+            try:
+                read_secret(secret, name)
+            except ValueError as exc:
+                where = ("channels", name, key)
+                problems.append(
+                    Problem(doc.path, doc.lines.line(where), f"channels.{name}.{key}", str(exc))
+                )
+    for i, feed in enumerate(config.feeds):
+        if feed.path is not None and not Path(feed.path).exists():
+            where = ("feeds", i)
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.lines.line(where),
+                    f"feeds[{i}].path",
+                    f"no such file or directory: {feed.path}",
+                )
+            )
+    for i, rules in enumerate(config.rules):
+        if not Path(rules).is_dir():
+            where = ("rules", i)
+            problems.append(
+                Problem(doc.path, doc.lines.line(where), f"rules[{i}]", f"not a directory: {rules}")
+            )
+    return problems
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a config file; ``None`` gives the embedded defaults.
+
+    Raises :class:`ConfigError` listing every problem with file, line and key.
+    """
+    if path is None:
+        return Config()
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        raise ConfigError(exc.problems) from exc
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(doc.path, 1, "", "the config must be a mapping of keys")])
+    problems = list(doc.duplicates)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems + problems_from_validation(doc, exc)) from exc
+    config = _resolve_paths(config, Path(path).resolve().parent).model_copy(
+        update={"source": str(path)}
+    )
+    problems += _semantic_problems(config, doc)
+    if problems:
+        raise ConfigError(problems)
+    return config

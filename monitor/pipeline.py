@@ -1,0 +1,177 @@
+"""The two orchestrators, each reading top to bottom: refresh a feed, process an item.
+
+They call the stages in order (fetch → parse, fetch → extract → match → diff → store) and
+handle the project's own errors; stages never call each other. The daemon, ``--once`` and
+``newsmon replay`` all go through here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Pipeline", "item_key"]
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import structlog
+
+from monitor.errors import ExtractError, FetchError, NewsmonError
+from monitor.extract import extract_text
+from monitor.match import match
+from monitor.model import Article, Delta
+from monitor.pool import CpuPool
+from monitor.rulebook import RuleSet
+from monitor.sources.feeds import FeedState, ParsedFeed, parse_feed, poll_feed
+from monitor.sources.http import HttpClient
+from monitor.sources.pages import fetch_page
+from monitor.store import FeedRow, ItemRow, NewItem, Store
+
+log = structlog.get_logger("newsmon.pipeline")
+
+MAX_ITEM_ATTEMPTS = 5
+MAX_FEED_BACKOFF = 6 * 3600.0
+
+
+def item_key(url: str, title: str = "") -> str:
+    """An item's identity when no GUID is known: its URL, else a hash of its title."""
+    return url or "sha256:" + hashlib.sha256(title.encode()).hexdigest()
+
+
+def _source_name(feed: FeedRow, parsed: ParsedFeed | None) -> str:
+    if feed.name:
+        return feed.name
+    if parsed is not None and parsed.title:
+        return parsed.title
+    return urlsplit(feed.url).hostname or Path(urlsplit(feed.url).path).name
+
+
+@dataclass
+class Pipeline:
+    """What the orchestrators need: the store, the rules in force, and the workers."""
+
+    store: Store
+    rules: RuleSet
+    pool: CpuPool
+    http: HttpClient | None
+    route: Callable[[Delta], list[str]]
+
+    def _names(self, delta: Delta) -> Delta:
+        actor = self.rules.actors.get(delta.actor)
+        demand = self.rules.demands.get(delta.demand)
+        return replace(
+            delta,
+            actor_name=actor.name if actor else delta.actor,
+            demand_title=demand.title if demand else delta.demand,
+        )
+
+    async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+        return await self.pool.run(parse_feed, body, url, content_type)
+
+    async def refresh_feed(self, feed: FeedRow) -> int:
+        """Poll one feed and enqueue its new entries; returns how many items are new.
+
+        Errors are recorded on the feed (its health) and push its next poll back exponentially;
+        they never stop the feed from being polled again.
+        """
+        assert self.http is not None, "polling needs an HTTP client"
+        bound = log.bind(feed=feed.url)
+        now = time.time()
+        state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash)
+        try:
+            result = await poll_feed(self.http, state, parse=self._parse)
+        except NewsmonError as exc:  # FetchError, FeedError, a dead worker process
+            delay = min(MAX_FEED_BACKOFF, feed.interval_s * 2**feed.consecutive_errors)
+            if isinstance(exc, FetchError) and exc.retry_after:
+                # Honour the server's pause, within the same cap as our own backoff.
+                delay = min(MAX_FEED_BACKOFF, max(delay, exc.retry_after))
+            status = exc.status if isinstance(exc, FetchError) else None
+            reason = getattr(exc, "reason", None) or str(exc)
+            errors = await self.store.record_poll_error(
+                feed.id, now=now, next_poll_at=now + delay, status=status, error=reason
+            )
+            bound.warning("feed.failed", reason=reason, errors=errors, retry_in_s=round(delay))
+            return 0
+        # Jitter spreads feeds that share a host and an interval over time.
+        next_poll = now + feed.interval_s * random.uniform(0.9, 1.1)
+        parsed = result.feed
+        local = feed.url.startswith("file://")
+        items = []
+        if parsed is not None:
+            source = _source_name(feed, parsed)
+            items = [
+                NewItem(e.key, e.url, e.title, e.published, source=source, trusted_local=local)
+                for e in parsed.entries
+            ]
+        new = await self.store.record_poll(
+            feed.id,
+            now=now,
+            next_poll_at=next_poll,
+            status=result.http_status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=result.body_hash,
+            title=parsed.title if parsed else None,
+            warning=parsed.warning if parsed else None,
+            items=items,
+        )
+        bound.info(
+            "feed.polled",
+            outcome=result.status,
+            status=result.http_status,
+            entries=len(items),
+            new=new,
+        )
+        if parsed is not None and parsed.warning:
+            bound.warning("feed.malformed", warning=parsed.warning)
+        return new
+
+    async def _article(self, item: ItemRow) -> Article:
+        if item.content is not None and item.content_type == "text":
+            text = item.content
+        else:
+            if item.content is not None:
+                html: bytes | str = item.content
+            else:
+                if self.http is None:
+                    raise FetchError(item.url, "no HTTP client to fetch the page with")
+                html = await fetch_page(self.http, item.url, trusted_local=item.trusted_local)
+            text = await self.pool.run(extract_text, html, item.url)
+        return Article(item.url, item.title, text, item.published, item.source)
+
+    async def process_item(self, item: ItemRow) -> list[Delta]:
+        """Fetch, extract, match and record one claimed item; returns the deltas it made.
+
+        A failure is recorded on the item: retried with backoff when it may pass, marked failed
+        with its reason when it cannot (or after the last attempt).
+        """
+        bound = log.bind(item=item.id, url=item.url)
+        try:
+            article = await self._article(item)
+            findings = match(article.text, self.rules)
+            deltas = await self.store.record_article(
+                item.id,
+                article,
+                findings,
+                published=item.published or item.seen_at,
+                routes=self.route,
+                names=self._names,
+                now=time.time(),
+            )
+        except NewsmonError as exc:
+            permanent = isinstance(exc, ExtractError) or getattr(exc, "permanent", False)
+            attempts = item.attempts + 1
+            retry_at = None
+            if not permanent and attempts < MAX_ITEM_ATTEMPTS:
+                retry_at = time.time() + min(3600.0, 30.0 * 2 ** (attempts - 1))
+            reason = getattr(exc, "reason", None) or str(exc)
+            await self.store.fail_item(item.id, reason, retry_at=retry_at)
+            bound.warning(
+                "item.failed", reason=reason, attempts=attempts, retry=retry_at is not None
+            )
+            return []
+        bound.info("item.processed", findings=len(findings), deltas=len(deltas))
+        return deltas

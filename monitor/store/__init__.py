@@ -1,0 +1,5 @@
+"""Persistence: the queues and the history, behind one narrow interface (SQLite for now)."""
+
+from monitor.store.sqlite import FeedRow, ItemRow, NewItem, OutboxRow, Store
+
+__all__ = ["FeedRow", "ItemRow", "NewItem", "OutboxRow", "Store"]

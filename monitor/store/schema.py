@@ -1,0 +1,113 @@
+"""The SQLite schema as ordered migrations; ``user_version`` records how far a file is."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,           -- http(s) URL, or file:// for a local feed
+        name TEXT NOT NULL DEFAULT '',
+        interval_s REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        next_poll_at REAL NOT NULL DEFAULT 0,
+        first_polled_at REAL,
+        last_polled_at REAL,
+        last_success_at REAL,
+        last_status INTEGER,
+        last_error TEXT,
+        warning TEXT,
+        consecutive_errors INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,           -- stable identity across feeds
+        feed_id INTEGER REFERENCES feeds(id),
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        published REAL,                     -- epoch seconds, UTC
+        seen_at REAL NOT NULL,
+        trusted_local INTEGER NOT NULL DEFAULT 0,
+        content TEXT,                       -- given text or html (replay); NULL: fetch url
+        content_type TEXT,                  -- 'text' | 'html'
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'claimed', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        done_at REAL
+    );
+    CREATE INDEX items_queue ON items (state, next_attempt_at, published, id);
+    CREATE TABLE findings (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        actor TEXT NOT NULL,
+        demand TEXT NOT NULL,
+        stance TEXT NOT NULL,
+        sentence TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        historical INTEGER NOT NULL
+    );
+    CREATE INDEX findings_item ON findings (item_id);
+    CREATE TABLE positions (
+        actor TEXT NOT NULL,
+        demand TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        last_demanded REAL,
+        articles INTEGER NOT NULL,
+        sources INTEGER NOT NULL,
+        last_stance TEXT NOT NULL,
+        PRIMARY KEY (actor, demand)
+    ) WITHOUT ROWID;
+    CREATE TABLE position_sources (
+        actor TEXT NOT NULL,
+        demand TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (actor, demand, source)
+    ) WITHOUT ROWID;
+    CREATE TABLE deltas (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        demand TEXT NOT NULL,
+        actor_name TEXT NOT NULL,           -- display names as the rules said when recorded
+        demand_title TEXT NOT NULL,
+        stance TEXT NOT NULL,
+        sentence TEXT NOT NULL,
+        phrases TEXT NOT NULL DEFAULT '[]',  -- JSON list
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,
+        published REAL NOT NULL,
+        historical INTEGER NOT NULL,
+        first_seen REAL NOT NULL,
+        articles INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (item_id, actor, demand)
+    );
+    CREATE INDEX deltas_published ON deltas (published);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        delta_id INTEGER NOT NULL REFERENCES deltas(id),
+        channel TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        sent_at REAL,
+        UNIQUE (delta_id, channel)
+    );
+    CREATE INDEX outbox_queue ON outbox (state, next_attempt_at, id);
+    """,
+)

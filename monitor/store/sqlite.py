@@ -1,0 +1,551 @@
+"""The SQLite store: every queue and every piece of history newsmon keeps.
+
+One aiosqlite connection in WAL mode; each unit of work is one ``BEGIN IMMEDIATE`` transaction
+under a lock, so a ``kill -9`` at any point leaves either all of a unit's effects or none.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FeedRow", "ItemRow", "OutboxRow", "Store"]
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from monitor.deltas import Position, advance, diff
+from monitor.model import Article, Delta, Finding
+from monitor.store.schema import MIGRATIONS
+
+
+def _ts(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """A feed as the store knows it: validators and health."""
+
+    id: int
+    url: str
+    name: str
+    interval_s: float
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_poll_at: float
+    consecutive_errors: int
+    last_error: str | None
+    last_success_at: float | None
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A claimed item: what to fetch (or the content given for it) and where it came from."""
+
+    id: int
+    key: str
+    url: str
+    title: str
+    source: str
+    published: datetime | None
+    seen_at: datetime
+    trusted_local: bool
+    content: str | None
+    content_type: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """An alert waiting for its channel."""
+
+    id: int
+    channel: str
+    attempts: int
+    delta: Delta
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item to enqueue: from a feed entry, or given with its content (replay)."""
+
+    key: str
+    url: str
+    title: str
+    published: datetime | None
+    source: str = ""
+    content: str | None = None
+    content_type: str | None = None
+    trusted_local: bool = False
+
+
+_DELTA_COLUMNS = (
+    "d.id, d.kind, d.actor, d.demand, d.stance, d.sentence, d.phrases, d.url, d.title, "
+    "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title"
+)
+
+
+def _delta(row: Sequence[Any]) -> Delta:
+    return Delta(
+        id=row[0],
+        kind=row[1],
+        actor=row[2],
+        demand=row[3],
+        stance=row[4],
+        sentence=row[5],
+        phrases=tuple(json.loads(row[6])),
+        url=row[7],
+        title=row[8],
+        source=row[9],
+        published=datetime.fromtimestamp(row[10], UTC),
+        historical=bool(row[11]),
+        first_seen=_dt(row[12]),
+        articles=row[13],
+        actor_name=row[14],
+        demand_title=row[15],
+    )
+
+
+class Store:
+    """The SQLite database behind the daemon and the CLI."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating and migrating as needed) the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut may lose the last commits, a process crash never.
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        store = cls(conn, path)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._conn.close()
+
+    async def _migrate(self) -> None:
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = row[0] if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self._conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+            )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                # If COMMIT already went through (cancelled while awaiting it) there is
+                # nothing to roll back; the database is consistent either way.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    # -- feeds ------------------------------------------------------------------------------
+
+    async def sync_feeds(self, feeds: Iterable[tuple[str, str, float]]) -> None:
+        """Make the configured feeds (url, name, interval) the active ones.
+
+        Feeds no longer configured are deactivated, not deleted: their items and history stay.
+        """
+        wanted = list(feeds)
+        async with self._transaction() as db:
+            await db.execute("UPDATE feeds SET active = 0")
+            await db.executemany(
+                "INSERT INTO feeds (url, name, interval_s) VALUES (?, ?, ?) "
+                "ON CONFLICT (url) DO UPDATE SET active = 1, name = excluded.name, "
+                "interval_s = excluded.interval_s",
+                wanted,
+            )
+
+    async def feeds(self, *, due_before: float | None = None) -> list[FeedRow]:
+        """Active feeds, or only those due to be polled before ``due_before``."""
+        sql = (
+            "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
+            "consecutive_errors, last_error, last_success_at FROM feeds WHERE active = 1"
+        )
+        params: list[Any] = []
+        if due_before is not None:
+            sql += " AND next_poll_at <= ?"
+            params.append(due_before)
+        rows = await self._fetchall(sql + " ORDER BY next_poll_at, id", params)
+        return [FeedRow(*row) for row in rows]
+
+    async def record_poll(
+        self,
+        feed_id: int,
+        *,
+        now: float,
+        next_poll_at: float,
+        status: int | None,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        title: str | None,
+        warning: str | None,
+        items: Sequence[NewItem],
+    ) -> int:
+        """Store a successful poll and enqueue its entries in one transaction.
+
+        Returns how many of the entries are new items.
+        """
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, "
+                "title = COALESCE(?, title), warning = ?, next_poll_at = ?, last_polled_at = ?, "
+                "first_polled_at = COALESCE(first_polled_at, ?), last_success_at = ?, "
+                "last_status = ?, last_error = NULL, consecutive_errors = 0 WHERE id = ?",
+                (
+                    etag,
+                    last_modified,
+                    body_hash,
+                    title,
+                    warning,
+                    next_poll_at,
+                    now,
+                    now,
+                    now,
+                    status,
+                    feed_id,
+                ),
+            )
+            before = db.total_changes
+            await db.executemany(
+                "INSERT OR IGNORE INTO items (key, feed_id, url, title, source, published, "
+                "seen_at, trusted_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        i.key,
+                        feed_id,
+                        i.url,
+                        i.title,
+                        i.source,
+                        _ts(i.published),
+                        now,
+                        int(i.trusted_local),
+                    )
+                    for i in items
+                ],
+            )
+            return db.total_changes - before
+
+    async def record_poll_error(
+        self, feed_id: int, *, now: float, next_poll_at: float, status: int | None, error: str
+    ) -> int:
+        """Record a failed poll; returns the feed's count of consecutive errors."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE feeds SET next_poll_at = ?, last_polled_at = ?, last_status = ?, "
+                "last_error = ?, consecutive_errors = consecutive_errors + 1 WHERE id = ?",
+                (next_poll_at, now, status, error, feed_id),
+            )
+            async with db.execute(
+                "SELECT consecutive_errors FROM feeds WHERE id = ?", (feed_id,)
+            ) as cur:
+                row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # -- items ------------------------------------------------------------------------------
+
+    async def add_items(self, items: Sequence[NewItem], *, now: float) -> int:
+        """Enqueue items that come with their content (replay); returns how many are new."""
+        async with self._transaction() as db:
+            before = db.total_changes
+            await db.executemany(
+                "INSERT OR IGNORE INTO items (key, url, title, source, published, seen_at, "
+                "content, content_type, trusted_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        i.key,
+                        i.url,
+                        i.title,
+                        i.source,
+                        _ts(i.published),
+                        now,
+                        i.content,
+                        i.content_type,
+                        int(i.trusted_local),
+                    )
+                    for i in items
+                ],
+            )
+            return db.total_changes - before
+
+    async def release_claims(self) -> int:
+        """Return items claimed by a process that is gone to the queue; returns how many."""
+        async with self._transaction() as db:
+            cur = await db.execute("UPDATE items SET state = 'pending' WHERE state = 'claimed'")
+            return cur.rowcount
+
+    async def claim_item(self, *, now: float) -> ItemRow | None:
+        """Claim the earliest-published pending item that is due, or None."""
+        async with (
+            self._transaction() as db,
+            db.execute(
+                "UPDATE items SET state = 'claimed' WHERE id = (SELECT id FROM items "
+                "WHERE state = 'pending' AND next_attempt_at <= ? "
+                "ORDER BY published IS NULL, published, id LIMIT 1) "
+                "RETURNING id, key, url, title, source, published, seen_at, trusted_local, "
+                "content, content_type, attempts",
+                (now,),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return ItemRow(
+            id=row[0],
+            key=row[1],
+            url=row[2],
+            title=row[3],
+            source=row[4],
+            published=_dt(row[5]),
+            seen_at=datetime.fromtimestamp(row[6], UTC),
+            trusted_local=bool(row[7]),
+            content=row[8],
+            content_type=row[9],
+            attempts=row[10],
+        )
+
+    async def release_item(self, item_id: int) -> None:
+        """Give a claimed item back to the queue untouched (shutdown)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE items SET state = 'pending' WHERE id = ? AND state = 'claimed'", (item_id,)
+            )
+
+    async def fail_item(self, item_id: int, reason: str, *, retry_at: float | None) -> None:
+        """Record a failed attempt: retry at ``retry_at``, or give up when it is None."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE items SET attempts = attempts + 1, error = ?, "
+                "state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, "
+                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+                (reason, retry_at, retry_at, item_id),
+            )
+
+    async def pending_count(self) -> int:
+        """Items waiting to be processed (including those waiting for a retry)."""
+        rows = await self._fetchall(
+            "SELECT count(*) FROM items WHERE state IN ('pending', 'claimed')"
+        )
+        return int(rows[0][0])
+
+    async def next_item_due(self) -> float | None:
+        """When the next pending item is due, or None when none is pending."""
+        rows = await self._fetchall(
+            "SELECT min(next_attempt_at) FROM items WHERE state = 'pending'"
+        )
+        due = rows[0][0]
+        return None if due is None else float(due)
+
+    # -- findings, deltas, positions, outbox: one transaction per article ----------------------
+
+    async def record_article(
+        self,
+        item_id: int,
+        article: Article,
+        findings: Sequence[Finding],
+        *,
+        published: datetime,
+        routes: Any,
+        names: Any,
+        now: float,
+    ) -> list[Delta]:
+        """Record an article's findings, its deltas, the new positions and the alerts to send.
+
+        All in one transaction, together with marking the item done: after a crash the article
+        is either fully recorded or still pending, never half. ``routes(delta)`` names the
+        channels a delta goes to; ``names(delta)`` fills in display names.
+        """
+        async with self._transaction() as db:
+            pairs = sorted({(f.actor, f.demand) for f in findings})
+            positions: dict[tuple[str, str], Position] = {}
+            for actor, demand in pairs:
+                async with db.execute(
+                    "SELECT first_seen, last_seen, last_demanded, articles, sources, last_stance "
+                    "FROM positions WHERE actor = ? AND demand = ?",
+                    (actor, demand),
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None:
+                    positions[(actor, demand)] = Position(
+                        actor,
+                        demand,
+                        datetime.fromtimestamp(row[0], UTC),
+                        datetime.fromtimestamp(row[1], UTC),
+                        _dt(row[2]),
+                        row[3],
+                        row[4],
+                        row[5],
+                    )
+            deltas = [names(d) for d in diff(findings, positions, article, published)]
+            await db.executemany(
+                "INSERT INTO findings (item_id, actor, demand, stance, sentence, start, end, "
+                "historical) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        item_id,
+                        f.actor,
+                        f.demand,
+                        f.stance,
+                        f.sentence,
+                        f.start,
+                        f.end,
+                        int(f.historical),
+                    )
+                    for f in findings
+                ],
+            )
+            recorded = []
+            for delta in deltas:
+                pair = (delta.actor, delta.demand)
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO position_sources (actor, demand, source) "
+                    "VALUES (?, ?, ?)",
+                    (delta.actor, delta.demand, article.source or article.url),
+                )
+                position = advance(positions.get(pair), delta, new_source=cur.rowcount > 0)
+                await db.execute(
+                    "INSERT INTO positions (actor, demand, first_seen, last_seen, last_demanded, "
+                    "articles, sources, last_stance) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (actor, demand) DO UPDATE SET first_seen = excluded.first_seen, "
+                    "last_seen = excluded.last_seen, last_demanded = excluded.last_demanded, "
+                    "articles = excluded.articles, sources = excluded.sources, "
+                    "last_stance = excluded.last_stance",
+                    (
+                        position.actor,
+                        position.demand,
+                        _ts(position.first_seen),
+                        _ts(position.last_seen),
+                        _ts(position.last_demanded),
+                        position.articles,
+                        position.sources,
+                        position.last_stance,
+                    ),
+                )
+                cur = await db.execute(
+                    "INSERT INTO deltas (item_id, kind, actor, demand, actor_name, demand_title, "
+                    "stance, sentence, phrases, url, title, source, published, historical, "
+                    "first_seen, articles, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item_id,
+                        delta.kind,
+                        delta.actor,
+                        delta.demand,
+                        delta.actor_name,
+                        delta.demand_title,
+                        delta.stance,
+                        delta.sentence,
+                        json.dumps(list(delta.phrases)),
+                        delta.url,
+                        delta.title,
+                        delta.source,
+                        _ts(delta.published),
+                        int(delta.historical),
+                        _ts(position.first_seen),
+                        position.articles,
+                        now,
+                    ),
+                )
+                delta_id = cur.lastrowid
+                await db.executemany(
+                    "INSERT INTO outbox (delta_id, channel, created_at) VALUES (?, ?, ?)",
+                    [(delta_id, channel, now) for channel in routes(delta)],
+                )
+                recorded.append(replace(delta, id=delta_id))
+            await db.execute(
+                "UPDATE items SET state = 'done', done_at = ?, error = NULL, "
+                "title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
+                (now, article.title, item_id),
+            )
+        return recorded
+
+    async def events(self, *, since: datetime | None = None) -> list[Delta]:
+        """The recorded deltas, oldest first, published at or after ``since``."""
+        rows = await self._fetchall(
+            f"SELECT {_DELTA_COLUMNS} FROM deltas d WHERE d.published >= ? "
+            "ORDER BY d.published, d.id",
+            (_ts(since) or 0.0,),
+        )
+        return [_delta(row) for row in rows]
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    async def due_alerts(self, *, now: float, limit: int = 100) -> list[OutboxRow]:
+        """Pending alerts whose next attempt is due, oldest first."""
+        rows = await self._fetchall(
+            f"SELECT o.id, o.channel, o.attempts, {_DELTA_COLUMNS} FROM outbox o "
+            "JOIN deltas d ON d.id = o.delta_id "
+            "WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+            (now, limit),
+        )
+        return [OutboxRow(row[0], row[1], row[2], _delta(row[3:])) for row in rows]
+
+    async def next_alert_due(self) -> float | None:
+        """When the next pending alert is due, or None when none is pending."""
+        rows = await self._fetchall(
+            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        )
+        due = rows[0][0]
+        return None if due is None else float(due)
+
+    async def mark_sent(self, outbox_id: int, *, now: float) -> None:
+        """The channel confirmed delivery."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE id = ?",
+                (now, outbox_id),
+            )
+
+    async def mark_retry(self, outbox_id: int, reason: str, *, retry_at: float) -> None:
+        """Delivery failed for now; try again at ``retry_at``."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+                "WHERE id = ?",
+                (reason, retry_at, outbox_id),
+            )
+
+    async def mark_failed(self, outbox_id: int, reason: str) -> None:
+        """Delivery cannot succeed without a fix; park the alert with the reason."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
+                (reason, outbox_id),
+            )

@@ -1,0 +1,134 @@
+"""The newsmon command line, run as users run it: the installed `newsmon` script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+NEWSMON = str(Path(sys.executable).parent / "newsmon")
+
+
+def newsmon(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NEWSMON, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+class TestHelp:
+    def test_every_command_is_documented(self) -> None:
+        """`newsmon --help` lists each command, and each has its own --help."""
+        top = newsmon("--help")
+        assert top.returncode == 0
+        for command in ("run", "check", "match", "replay", "events"):
+            assert command in top.stdout
+            assert newsmon(command, "--help").returncode == 0
+
+    def test_python_dash_m_works(self) -> None:
+        """`python -m monitor` is the same command line."""
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor", "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0 and result.stdout.startswith("newsmon ")
+
+
+class TestCheck:
+    def test_bundled_rules_and_defaults_are_good(self) -> None:
+        """The shipped rules and the embedded defaults pass, examples included."""
+        result = newsmon("check")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.startswith("ok:")
+
+    def test_offline_example_config_is_good(self) -> None:
+        """The README's example config passes."""
+        assert newsmon("check", "--config", "examples/offline.yaml").returncode == 0
+
+    def test_broken_rule_file_names_file_and_line(self, tmp_path: Path) -> None:
+        """A rule file with a bad key: exit 1 and file:line in the message."""
+        rules = tmp_path / "rules"
+        rules.mkdir()
+        (rules / "desk.yaml").write_text(
+            "actors:\n  - id: russia\n    name: Russia\n    aliases: [Russia]\n    colour: red\n"
+        )
+        result = newsmon("check", "--rules", str(rules))
+        assert result.returncode == 1
+        assert f"{rules / 'desk.yaml'}:5:" in result.stdout
+
+    def test_broken_config_names_file_and_line(self, tmp_path: Path) -> None:
+        """A config with a bad value: exit 1 and file:line: key in the message."""
+        config = tmp_path / "newsmon.yaml"
+        config.write_text("poll_interval: 5m\nworkers: many\n")
+        result = newsmon("check", "--config", str(config))
+        assert result.returncode == 1
+        assert f"{config}:2: workers:" in result.stdout
+
+
+class TestReplayAndEvents:
+    def test_replay_prints_deltas_in_publication_order(self, tmp_path: Path) -> None:
+        """Articles given out of order are processed by publication time, and the second
+        statement of a demand is a repeat."""
+        lines = [
+            {
+                "url": "https://news.example/2",
+                "title": "Later",
+                "published": "2025-03-05",
+                "text": "Moscow insists that Ukraine must never join NATO.",
+            },
+            {
+                "url": "https://news.example/1",
+                "title": "Earlier",
+                "published": "2025-03-01T09:00:00Z",
+                "html": "<html><body><article><p>The Kremlin demands that Ukraine renounce "
+                "its ambition to join NATO, Russian officials said on Saturday.</p>"
+                "</article></body></html>",
+            },
+        ]
+        source = tmp_path / "articles.jsonl"
+        source.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+        db = tmp_path / "replay.db"
+        result = newsmon("replay", str(source), "--db", str(db), "--json")
+        assert result.returncode == 0, result.stderr
+        deltas = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [(d["kind"], d["url"]) for d in deltas] == [
+            ("new_condition", "https://news.example/1"),
+            ("demand_repeated", "https://news.example/2"),
+        ]
+        assert {d["actor"] for d in deltas} == {"russia"}
+        assert deltas[0]["published"] == "2025-03-01T09:00:00+00:00"
+
+        events = newsmon("events", "--db", str(db), "--json")
+        assert events.returncode == 0
+        assert [json.loads(e)["kind"] for e in events.stdout.splitlines()] == [
+            "new_condition",
+            "demand_repeated",
+        ]
+        assert newsmon("events", "--db", str(db), "--since", "1d").stdout == ""
+
+    def test_replay_names_bad_lines(self, tmp_path: Path) -> None:
+        """A bad line is named with its number; the good ones are still recorded."""
+        source = tmp_path / "articles.jsonl"
+        source.write_text(
+            '{"url": "https://news.example/1", "published": "2025-03-01", '
+            '"text": "Russia demands that Ukraine never join NATO."}\n'
+            "not json\n"
+            '{"url": "https://news.example/3", "published": "2025-03-02"}\n'
+        )
+        result = newsmon("replay", str(source), "--db", str(tmp_path / "r.db"), "--json")
+        assert result.returncode == 1
+        assert f"{source}:2:" in result.stderr
+        assert f"{source}:3: needs a 'text' or an 'html' field" in result.stderr
+        assert len(result.stdout.splitlines()) == 1
+
+    def test_events_bad_since(self, tmp_path: Path) -> None:
+        """An unreadable --since is a usage error, not a traceback."""
+        db = tmp_path / "e.db"
+        newsmon("replay", "/dev/null", "--db", str(db))
+        result = newsmon("events", "--db", str(db), "--since", "yesterday")
+        assert result.returncode == 2
+        assert "--since" in result.stderr

@@ -1,0 +1,196 @@
+"""The SQLite store on a real file: queues, one transaction per article, the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.model import Article, Delta, Finding
+from monitor.store import NewItem, Store
+
+T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "state" / "newsmon.db")
+    yield opened
+    await opened.close()
+
+
+def item(n: int, published: datetime | None) -> NewItem:
+    return NewItem(
+        f"key-{n}",
+        f"https://news.example/{n}",
+        f"Story {n}",
+        published,
+        source="Example",
+        content="text",
+        content_type="text",
+    )
+
+
+def finding(demand: str = "ceasefire") -> Finding:
+    return Finding("russia", demand, "demands", "Russia demands it.", 0, 18)
+
+
+def named(delta: Delta) -> Delta:
+    return delta
+
+
+async def record(
+    store: Store,
+    item_id: int,
+    findings: list[Finding],
+    *,
+    published: datetime,
+    channels: tuple[str, ...] = ("terminal",),
+) -> list[Delta]:
+    article = Article("https://news.example/x", "X", "text", published, "Example")
+    return await store.record_article(
+        item_id,
+        article,
+        findings,
+        published=published,
+        routes=lambda d: list(channels),
+        names=named,
+        now=published.timestamp(),
+    )
+
+
+class TestItems:
+    async def test_items_are_claimed_in_publication_order(self, store: Store) -> None:
+        """The queue hands out the earliest-published item first, undated ones last."""
+        await store.add_items([item(1, T0 + timedelta(hours=2)), item(2, None), item(3, T0)], now=0)
+        order = []
+        while (claimed := await store.claim_item(now=1)) is not None:
+            order.append(claimed.key)
+        assert order == ["key-3", "key-1", "key-2"]
+
+    async def test_same_key_is_enqueued_once(self, store: Store) -> None:
+        """An entry seen again (or in another feed) is not a new item."""
+        assert await store.add_items([item(1, T0)], now=0) == 1
+        assert await store.add_items([item(1, T0), item(2, T0)], now=0) == 1
+
+    async def test_claims_of_a_dead_process_return_to_the_queue(self, tmp_path: Path) -> None:
+        """An item claimed when the process died is pending again after a restart."""
+        path = tmp_path / "n.db"
+        first = await Store.open(path)
+        await first.add_items([item(1, T0)], now=0)
+        assert await first.claim_item(now=1) is not None
+        await first.close()  # as good as a crash: the claim is all that was committed
+        second = await Store.open(path)
+        try:
+            assert await second.claim_item(now=1) is None
+            assert await second.release_claims() == 1
+            claimed = await second.claim_item(now=1)
+            assert claimed is not None and claimed.key == "key-1"
+        finally:
+            await second.close()
+
+    async def test_failed_item_waits_for_its_retry(self, store: Store) -> None:
+        """A failure with a retry time keeps the item out of the queue until then."""
+        await store.add_items([item(1, T0)], now=0)
+        claimed = await store.claim_item(now=1)
+        assert claimed is not None
+        await store.fail_item(claimed.id, "timed out", retry_at=100)
+        assert await store.claim_item(now=50) is None
+        again = await store.claim_item(now=100)
+        assert again is not None and again.attempts == 1
+
+
+class TestRecordArticle:
+    async def test_everything_in_one_transaction(self, store: Store) -> None:
+        """Findings, delta, position and outbox row are written together; the item is done."""
+        await store.add_items([item(1, T0)], now=0)
+        claimed = await store.claim_item(now=1)
+        assert claimed is not None
+        (delta,) = await record(
+            store, claimed.id, [finding()], published=T0, channels=("terminal", "slack")
+        )
+        assert delta.kind == "new_condition" and delta.id is not None
+        due = await store.due_alerts(now=T0.timestamp() + 1)
+        assert [(a.channel, a.delta.id) for a in due] == [
+            ("terminal", delta.id),
+            ("slack", delta.id),
+        ]
+        with sqlite3.connect(store.path) as db:
+            assert db.execute("SELECT state FROM items").fetchall() == [("done",)]
+            assert db.execute("SELECT count(*) FROM findings").fetchone() == (1,)
+            assert db.execute("SELECT articles, last_stance FROM positions").fetchall() == [
+                (1, "demands")
+            ]
+
+    async def test_failure_midway_leaves_nothing(self, store: Store) -> None:
+        """If routing fails half-way, nothing is kept and the item is not done."""
+        await store.add_items([item(1, T0)], now=0)
+        claimed = await store.claim_item(now=1)
+        assert claimed is not None
+
+        def broken_routes(delta: Delta) -> list[str]:
+            raise RuntimeError("routing blew up")
+
+        article = Article("https://news.example/x", "X", "text", T0, "Example")
+        with pytest.raises(RuntimeError):
+            await store.record_article(
+                claimed.id,
+                article,
+                [finding()],
+                published=T0,
+                routes=broken_routes,
+                names=named,
+                now=0,
+            )
+        with sqlite3.connect(store.path) as db:
+            for table in ("findings", "deltas", "positions", "outbox"):
+                assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+            assert db.execute("SELECT state FROM items").fetchall() == [("claimed",)]
+
+    async def test_second_article_repeats(self, store: Store) -> None:
+        """The same pair in a later article is a repeat, and the position counts both."""
+        await store.add_items([item(1, T0), item(2, T0 + timedelta(days=1))], now=0)
+        kinds = []
+        for _ in range(2):
+            claimed = await store.claim_item(now=1)
+            assert claimed is not None and claimed.published is not None
+            (delta,) = await record(store, claimed.id, [finding()], published=claimed.published)
+            kinds.append(delta.kind)
+        assert kinds == ["new_condition", "demand_repeated"]
+        events = await store.events()
+        assert [e.kind for e in events] == kinds
+        assert events[1].articles == 2
+
+
+class TestOutbox:
+    async def test_retry_then_sent(self, store: Store) -> None:
+        """A retried alert is due again at its retry time and leaves the queue once sent."""
+        await store.add_items([item(1, T0)], now=0)
+        claimed = await store.claim_item(now=1)
+        assert claimed is not None
+        await record(store, claimed.id, [finding()], published=T0)
+        (alert,) = await store.due_alerts(now=T0.timestamp())
+        await store.mark_retry(alert.id, "HTTP 500", retry_at=T0.timestamp() + 60)
+        assert await store.due_alerts(now=T0.timestamp() + 30) == []
+        assert await store.next_alert_due() == T0.timestamp() + 60
+        (again,) = await store.due_alerts(now=T0.timestamp() + 60)
+        assert again.attempts == 1
+        await store.mark_sent(again.id, now=T0.timestamp() + 61)
+        assert await store.next_alert_due() is None
+
+    async def test_failed_alert_is_parked_with_reason(self, store: Store) -> None:
+        """A permanent failure leaves the queue but keeps its reason."""
+        await store.add_items([item(1, T0)], now=0)
+        claimed = await store.claim_item(now=1)
+        assert claimed is not None
+        await record(store, claimed.id, [finding()], published=T0)
+        (alert,) = await store.due_alerts(now=T0.timestamp())
+        await store.mark_failed(alert.id, "HTTP 404: no_service")
+        assert await store.due_alerts(now=T0.timestamp() + 10**6) == []
+        with sqlite3.connect(store.path) as db:
+            assert db.execute("SELECT state, last_error FROM outbox").fetchall() == [
+                ("failed", "HTTP 404: no_service")
+            ]
