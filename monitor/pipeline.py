@@ -142,6 +142,21 @@ class Pipeline:
             text = await self.pool.run(extract_text, html, item.url)
         return Article(item.url, item.title, text, item.published, item.source)
 
+    async def _fail(self, item: ItemRow, reason: str, *, permanent: bool) -> None:
+        attempts = item.attempts + 1
+        retry_at = None
+        if not permanent and attempts < MAX_ITEM_ATTEMPTS:
+            retry_at = time.time() + min(3600.0, 30.0 * 2 ** (attempts - 1))
+        await self.store.fail_item(item.id, reason, retry_at=retry_at)
+        log.warning(
+            "item.failed",
+            item=item.id,
+            url=item.url,
+            reason=reason,
+            attempts=attempts,
+            retry=retry_at is not None,
+        )
+
     async def process_item(self, item: ItemRow) -> list[Delta]:
         """Fetch, extract, match and record one claimed item; returns the deltas it made.
 
@@ -151,27 +166,27 @@ class Pipeline:
         bound = log.bind(item=item.id, url=item.url)
         try:
             article = await self._article(item)
-            findings = match(article.text, self.rules)
+            published = item.published or item.seen_at
+            # The year lets the matcher tell a past year ("in 2021 Moscow insisted") from now.
+            findings = match(article.text, self.rules, year=published.year)
             deltas = await self.store.record_article(
                 item.id,
                 article,
                 findings,
-                published=item.published or item.seen_at,
+                published=published,
                 routes=self.route,
                 names=self._names,
                 now=time.time(),
             )
         except NewsmonError as exc:
             permanent = isinstance(exc, ExtractError) or getattr(exc, "permanent", False)
-            attempts = item.attempts + 1
-            retry_at = None
-            if not permanent and attempts < MAX_ITEM_ATTEMPTS:
-                retry_at = time.time() + min(3600.0, 30.0 * 2 ** (attempts - 1))
-            reason = getattr(exc, "reason", None) or str(exc)
-            await self.store.fail_item(item.id, reason, retry_at=retry_at)
-            bound.warning(
-                "item.failed", reason=reason, attempts=attempts, retry=retry_at is not None
-            )
+            await self._fail(item, getattr(exc, "reason", None) or str(exc), permanent=permanent)
+            return []
+        except Exception as exc:
+            # A bug, not bad input: keep the traceback, and retry a bounded number of times
+            # so that one poisonous item cannot stop the queue or crash-loop the daemon.
+            bound.exception("item.crashed")
+            await self._fail(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
             return []
         bound.info("item.processed", findings=len(findings), deltas=len(deltas))
         return deltas

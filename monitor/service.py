@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,17 @@ def http_limits(config: Config) -> HttpLimits:
     )
 
 
+@contextlib.asynccontextmanager
+async def _survive(loop_name: str) -> AsyncIterator[None]:
+    """Keep a daemon loop alive through an unexpected error (a bug, a locked database):
+    log it with its traceback and pause briefly, rather than take the whole daemon down."""
+    try:
+        yield
+    except Exception:
+        log.exception("daemon.loop_error", loop=loop_name)
+        await asyncio.sleep(1.0)
+
+
 class Service:
     """One running newsmon: the pipeline, its workers and its sender."""
 
@@ -99,7 +110,8 @@ class Service:
             await self._poll_tick.wait()
             self._poll_tick.clear()
             if not self.stop.is_set():
-                await self.poll()
+                async with _survive("poll"):
+                    await self.poll()
 
     # -- items --------------------------------------------------------------------------------
 
@@ -123,8 +135,9 @@ class Service:
     async def _worker(self) -> None:
         store = self.pipeline.store
         while not self.stop.is_set():
-            if await self._process_claimed():
-                continue
+            async with _survive("worker"):
+                if await self._process_claimed():
+                    continue
             due = await store.next_item_due()
             timeout = 5.0 if due is None else max(0.05, min(5.0, due - time.time()))
             self._items_ready.clear()
@@ -147,7 +160,8 @@ class Service:
     async def _sender(self) -> None:
         store = self.pipeline.store
         while not self.stop.is_set():
-            await deliver_due(store, self.channels)
+            async with _survive("sender"):
+                await deliver_due(store, self.channels)
             due = await store.next_alert_due()
             timeout = 5.0 if due is None else max(0.05, min(5.0, due - time.time()))
             self._alerts_ready.clear()
