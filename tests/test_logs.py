@@ -16,15 +16,19 @@ class TestSecretRedactor:
     def test_known_secret_is_masked_inside_any_value(self) -> None:
         """A secret value inside a message or an exception is replaced by ***."""
         redact = SecretRedactor([HOOK])
-        event = redact(None, "warning", {"event": "x", "reason": f"POST {HOOK} failed",
-                                         "error": ValueError(HOOK)})
+        event = redact(
+            None,
+            "warning",
+            {"event": "x", "reason": f"POST {HOOK} failed", "error": ValueError(HOOK)},
+        )
         assert event["reason"] == "POST *** failed"
         assert HOOK not in event["error"]
 
     def test_secret_named_keys_are_masked(self) -> None:
         """A key that names a secret has its value masked, known or not."""
-        event = SecretRedactor()(None, "info", {"event": "x", "smtp_password": "hunter2",
-                                                "Authorization": "Bearer abc"})
+        event = SecretRedactor()(
+            None, "info", {"event": "x", "smtp_password": "hunter2", "Authorization": "Bearer abc"}
+        )
         assert event["smtp_password"] == "***" and event["Authorization"] == "***"
 
 

@@ -194,3 +194,17 @@ class TestOutbox:
             assert db.execute("SELECT state, last_error FROM outbox").fetchall() == [
                 ("failed", "HTTP 404: no_service")
             ]
+
+
+class TestOpsEvents:
+    async def test_queued_until_sent(self, store: Store) -> None:
+        """An ops notice waits in the queue, is retried when asked, and leaves once sent."""
+        event_id = await store.add_ops_event(
+            "feed_failing", "https://news.example/feed", "failing 5 times", now=10
+        )
+        (event,) = await store.ops_events(due_before=10)
+        assert (event.id, event.kind, event.attempts) == (event_id, "feed_failing", 0)
+        await store.mark_ops_event(event_id, state="pending", now=11, error="down", retry_at=50)
+        assert await store.ops_events(due_before=20) == []
+        await store.mark_ops_event(event_id, state="sent", now=51)
+        assert await store.ops_events() == []

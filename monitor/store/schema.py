@@ -110,4 +110,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_queue ON outbox (state, next_attempt_at, id);
     """,
+    # Notices for ops rather than the desk (a feed failing or recovering, an alert that
+    # cannot be delivered, a rule reload refused), queued like alerts so none is lost.
+    """
+    CREATE TABLE ops_events (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,                 -- feed_failing, feed_recovered, feed_quiet, ...
+        subject TEXT NOT NULL,              -- what it is about: a feed URL, a channel, a file
+        message TEXT NOT NULL,              -- one line for a person
+        created_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at REAL
+    );
+    CREATE INDEX ops_events_queue ON ops_events (state, next_attempt_at, id);
+    """,
 )

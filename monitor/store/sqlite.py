@@ -79,6 +79,18 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class OpsEvent:
+    """A notice for ops (not the desk): a feed failing or recovering, an alert parked, ..."""
+
+    id: int
+    kind: str
+    subject: str
+    message: str
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
 class NewItem:
     """An item to enqueue: from a feed entry, or given with its content (replay)."""
 
@@ -548,4 +560,48 @@ class Store:
                 "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? "
                 "WHERE id = ?",
                 (reason, outbox_id),
+            )
+
+    # -- notices for ops ------------------------------------------------------------------------
+
+    async def add_ops_event(self, kind: str, subject: str, message: str, *, now: float) -> int:
+        """Queue a notice for ops; returns its id."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO ops_events (kind, subject, message, created_at) VALUES (?, ?, ?, ?)",
+                (kind, subject, message, now),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def ops_events(self, *, due_before: float | None = None) -> list[OpsEvent]:
+        """Pending ops notices (only those due before ``due_before`` when given), oldest first."""
+        sql = (
+            "SELECT id, kind, subject, message, created_at, attempts FROM ops_events "
+            "WHERE state = 'pending'"
+        )
+        params: list[Any] = []
+        if due_before is not None:
+            sql += " AND next_attempt_at <= ?"
+            params.append(due_before)
+        rows = await self._fetchall(sql + " ORDER BY id", params)
+        return [
+            OpsEvent(r[0], r[1], r[2], r[3], datetime.fromtimestamp(r[4], UTC), r[5]) for r in rows
+        ]
+
+    async def mark_ops_event(
+        self,
+        event_id: int,
+        *,
+        state: str,
+        now: float,
+        error: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        """Record the outcome of sending an ops notice: 'sent', 'failed', or 'pending' again."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE ops_events SET state = ?, attempts = attempts + 1, last_error = ?, "
+                "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, "
+                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+                (state, error, state, now, retry_at, event_id),
             )
