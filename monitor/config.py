@@ -164,6 +164,13 @@ class HttpConfig(_Strict):
     allow_networks: list[str] = Field(default_factory=list)
 
 
+class EndpointConfig(_Strict):
+    """The daemon's own HTTP endpoint: /metrics (Prometheus) and /healthz."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
 class Config(_Strict):
     """The whole daemon config, with every default filled in."""
 
@@ -175,6 +182,11 @@ class Config(_Strict):
     http: HttpConfig = Field(default_factory=HttpConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     routes: list[RouteConfig] = Field(default_factory=list)
+    # Items in flight get this long to finish after SIGTERM; the rest return to the queue.
+    stop_timeout: Duration = 8.0
+    # Reload when a rule file (or this config file) changes, as on SIGHUP.
+    watch: bool = True
+    endpoint: EndpointConfig | None = None
     source: str = Field(default="(defaults)", exclude=True)
 
     @field_validator("feeds", mode="before")

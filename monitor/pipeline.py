@@ -13,7 +13,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ import structlog
 from monitor.errors import ExtractError, FetchError, NewsmonError
 from monitor.extract import extract_text
 from monitor.match import match
+from monitor.metrics import Metrics
 from monitor.model import Article, Delta
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
@@ -58,6 +59,7 @@ class Pipeline:
     pool: CpuPool
     http: HttpClient | None
     route: Callable[[Delta], list[str]]
+    metrics: Metrics = field(default_factory=Metrics)
 
     def _names(self, delta: Delta) -> Delta:
         actor = self.rules.actors.get(delta.actor)
@@ -93,6 +95,9 @@ class Pipeline:
             errors = await self.store.record_poll_error(
                 feed.id, now=now, next_poll_at=now + delay, status=status, error=reason
             )
+            self.metrics.polls.labels(outcome="error").inc()
+            if status is not None:
+                self.metrics.http_responses.labels(status=str(status)).inc()
             bound.warning("feed.failed", reason=reason, errors=errors, retry_in_s=round(delay))
             return 0
         # Jitter spreads feeds that share a host and an interval over time.
@@ -118,6 +123,9 @@ class Pipeline:
             warning=parsed.warning if parsed else None,
             items=items,
         )
+        self.metrics.polls.labels(outcome=result.status).inc()
+        if result.http_status is not None:
+            self.metrics.http_responses.labels(status=str(result.http_status)).inc()
         bound.info(
             "feed.polled",
             outcome=result.status,
@@ -139,7 +147,8 @@ class Pipeline:
                 if self.http is None:
                     raise FetchError(item.url, "no HTTP client to fetch the page with")
                 html = await fetch_page(self.http, item.url, trusted_local=item.trusted_local)
-            text = await self.pool.run(extract_text, html, item.url)
+            with self.metrics.extraction_seconds.time():
+                text = await self.pool.run(extract_text, html, item.url)
         return Article(item.url, item.title, text, item.published, item.source)
 
     async def _fail(self, item: ItemRow, reason: str, *, permanent: bool) -> None:

@@ -15,24 +15,32 @@ import signal
 import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
+import watchfiles
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.alerts.channels import Channel
 from monitor.alerts.outbox import deliver_due
 from monitor.alerts.routing import Router, build_channels
 from monitor.config import Config
+from monitor.endpoint import serve_endpoint
+from monitor.errors import ConfigError, RuleError
 from monitor.pipeline import Pipeline
 from monitor.pool import CpuPool
-from monitor.rulebook import bundled_rules_dir, load_rules
+from monitor.reload import Changes, Reloaded, load_everything, rule_dirs
+from monitor.rulebook import load_rules
 from monitor.sources.http import HttpClient, HttpLimits
 from monitor.store import Store
+from monitor.systemd import Notifier
 
 log = structlog.get_logger("newsmon.service")
+
+DEFAULTS = "(defaults)"  # Config.source when no file was given
 
 # How long `--once` keeps retrying alerts that failed for a passing reason.
 ONCE_DELIVERY_BOUND = 30.0
@@ -80,13 +88,21 @@ class Service:
         channels: dict[str, Channel],
         *,
         stop: asyncio.Event,
-        stop_timeout: float = 8.0,
+        hurry: asyncio.Event | None = None,
+        notifier: Notifier | None = None,
+        loaded: Reloaded | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
         self.channels = channels
         self.stop = stop
-        self.stop_timeout = stop_timeout
+        # Set by a second SIGTERM: stop now, without waiting for items in flight.
+        self.hurry = hurry or asyncio.Event()
+        self.notifier = notifier or Notifier("")
+        self.metrics = pipeline.metrics
+        self.loaded = loaded or Reloaded(config, pipeline.rules)
+        self.last_poll_cycle: float | None = None
+        self.reload_requested = asyncio.Event()
         self._items_ready = asyncio.Event()
         self._alerts_ready = asyncio.Event()
         self._poll_tick = asyncio.Event()
@@ -112,6 +128,9 @@ class Service:
             if not self.stop.is_set():
                 async with _survive("poll"):
                     await self.poll()
+                    self.last_poll_cycle = time.time()
+                    self.metrics.last_poll_at.set(self.last_poll_cycle)
+                    self.notifier.status(await self.status_line())
 
     # -- items --------------------------------------------------------------------------------
 
@@ -200,9 +219,19 @@ class Service:
                 # Wake the loops that sleep so that they see the stop at once.
                 for event in (self._items_ready, self._alerts_ready, self._poll_tick):
                     event.set()
-                await asyncio.wait({task}, timeout=self.stop_timeout)
+                hurry = asyncio.ensure_future(self.hurry.wait())
+                await asyncio.wait(
+                    {task, hurry},
+                    timeout=self.config.stop_timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                hurry.cancel()
                 if not task.done():
-                    log.warning("daemon.stop_timeout", bound_s=self.stop_timeout)
+                    log.warning(
+                        "daemon.stop_now",
+                        bound_s=self.config.stop_timeout,
+                        reason="second signal" if self.hurry.is_set() else "bound",
+                    )
                     task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             if not task.cancelled() and task.exception() is not None:
@@ -237,40 +266,194 @@ class Service:
             id="tick",
         )
         scheduler.start()
-        log.info(
-            "daemon.started",
-            feeds=len(await self.pipeline.store.feeds()),
-            workers=self.config.workers,
-            tick_s=tick,
+        self.tick_s = tick
+        async with AsyncExitStack() as stack:
+            if self.config.endpoint is not None:
+                address = await stack.enter_async_context(
+                    serve_endpoint(self, self.config.endpoint)
+                )
+                log.info("endpoint.listening", address=address)
+            log.info(
+                "daemon.started",
+                feeds=len(await self.pipeline.store.feeds()),
+                workers=self.config.workers,
+                tick_s=tick,
+            )
+            self.notifier.ready(await self.status_line())
+
+            async def loops() -> None:
+                await asyncio.gather(
+                    self._poller(),
+                    self._sender(),
+                    self._reloader(),
+                    self._watchdog(),
+                    self._watcher(),
+                    *(self._worker() for _ in range(self.config.workers)),
+                )
+
+            try:
+                await self._until_stopped(loops())
+            finally:
+                scheduler.shutdown(wait=False)
+                log.info("daemon.stopped")
+
+    # -- health ---------------------------------------------------------------------------------
+
+    async def status_line(self) -> str:
+        """One line for ``systemctl status``: feeds, queues, alerts."""
+        stats = await self.pipeline.store.stats()
+        return (
+            f"{stats.feeds_ok} feeds ok, {stats.feeds_failing} failing; "
+            f"{stats.items.get('pending', 0) + stats.items.get('claimed', 0)} items queued; "
+            f"{stats.alerts.get('pending', 0)} alerts pending, "
+            f"{stats.alerts.get('failed', 0)} failed"
         )
 
-        async def loops() -> None:
-            await asyncio.gather(
-                self._poller(),
-                self._sender(),
-                *(self._worker() for _ in range(self.config.workers)),
-            )
-
+    async def health(self) -> list[str]:
+        """What is wrong, for /healthz: the database, the loop, the polls (empty: healthy)."""
+        problems = []
+        started = time.monotonic()
         try:
-            await self._until_stopped(loops())
-        finally:
-            scheduler.shutdown(wait=False)
-            log.info("daemon.stopped")
+            await asyncio.wait_for(self.pipeline.store.ping(), 5.0)
+        except Exception as exc:  # any failure to write is unhealthy, whatever its type
+            problems.append(f"database not writable: {type(exc).__name__}: {exc}")
+        lag = time.monotonic() - started
+        if lag > 2.0:
+            problems.append(f"event loop or database slow: {lag:.1f}s to answer")
+        limit = max(120.0, 4 * getattr(self, "tick_s", 30.0))
+        if self.last_poll_cycle is None or time.time() - self.last_poll_cycle > limit:
+            problems.append(f"no poll cycle finished in the last {limit:.0f}s")
+        return problems
+
+    async def _watchdog(self) -> None:
+        """Ping systemd's watchdog only while the loop and the database respond."""
+        interval = self.notifier.watchdog_s
+        if interval is None:
+            return
+        while not self.stop.is_set():
+            try:
+                await asyncio.wait_for(self.pipeline.store.ping(), interval / 2)
+            except Exception:
+                log.exception("watchdog.database_unresponsive")
+            else:
+                self.notifier.watchdog()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), interval / 2)
+
+    # -- reload ---------------------------------------------------------------------------------
+
+    async def _reloader(self) -> None:
+        while not self.stop.is_set():
+            await self.reload_requested.wait()
+            self.reload_requested.clear()
+            if not self.stop.is_set():
+                async with _survive("reload"):
+                    await self.reload()
+
+    async def _watcher(self) -> None:
+        """Request a reload when a rule file or the config file changes."""
+        if not self.config.watch:
+            return
+        paths = [str(p) for p in rule_dirs(self.config)]
+        if self.config.source != DEFAULTS:
+            paths.append(self.config.source)
+        async for _changes in watchfiles.awatch(
+            *paths, stop_event=self.stop, debounce=500, step=100, recursive=False
+        ):
+            log.info("reload.files_changed")
+            self.reload_requested.set()
+
+    async def reload(self) -> bool:
+        """Load config and rules again; swap them in only if all of it is valid."""
+        self.notifier.reloading()
+        path = None if self.config.source == DEFAULTS else self.config.source
+        try:
+            new = load_everything(path, database=self.config.database)
+            channels = build_channels(new.config)
+        except (ConfigError, RuleError) as exc:
+            problems = [str(p) for p in exc.problems]
+            log.error("reload.failed", problems=problems, kept=self.loaded.rules.version)
+            await self.pipeline.store.add_ops_event(
+                "reload_failed",
+                path or "rules",
+                "reload refused, previous config and rules kept: " + "; ".join(problems),
+                now=time.time(),
+            )
+            self.metrics.reloaded(False)
+            self.notifier.ready(await self.status_line())
+            return False
+        changes = Changes.between(self.loaded, new)
+        old_channels = self.channels
+        self.loaded, self.config = new, new.config
+        self.pipeline.rules = new.rules
+        self.pipeline.route = Router(new.config.route_list())
+        self.channels = channels
+        for channel in old_channels.values():
+            await channel.aclose()
+        await self.pipeline.store.sync_feeds(feed_rows(new.config))
+        await self.pipeline.store.set_meta(
+            {"rules_version": new.rules.version, "rules_loaded_at": str(time.time())},
+            now=time.time(),
+        )
+        self.metrics.rules_loaded(new.rules.version)
+        self.metrics.reloaded(True)
+        log.info(
+            "reload.done",
+            version=new.rules.version,
+            **{k: v for k, v in asdict(changes).items() if v},
+        )
+        if changes.restart_needed:
+            log.warning("reload.restart_needed", keys=changes.restart_needed)
+        self.notifier.ready(await self.status_line())
+        self._poll_tick.set()
+        return True
 
 
-async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None = None) -> int:
-    """Open what the daemon needs, run it, close it all in order; returns the exit code."""
+def feed_rows(config: Config) -> list[tuple[str, str, float]]:
+    """The feeds of a config as the store keeps them: (url, name, interval)."""
+    return [
+        (feed_url(f.location), f.name or "", f.interval or config.poll_interval)
+        for f in config.feed_locations()
+    ]
+
+
+async def run_daemon(
+    config: Config,
+    *,
+    once: bool,
+    stop: asyncio.Event | None = None,
+    notifier: Notifier | None = None,
+) -> int:
+    """Open what the daemon needs, run it, close it all in order; returns the exit code.
+
+    SIGTERM or SIGINT stops it (a second one stops it at once); SIGHUP reloads the config
+    and the rules.
+    """
     stop = stop or asyncio.Event()
+    hurry = asyncio.Event()
+    notifier = notifier or Notifier()
     loop = asyncio.get_running_loop()
+    rules = load_rules(rule_dirs(config))
+    channels = build_channels(config)
+    service: Service | None = None
+
+    def on_stop_signal() -> None:
+        if stop.is_set():
+            hurry.set()
+        else:
+            notifier.stopping()
+            log.info("daemon.stopping")
+            stop.set()
+
+    def on_reload_signal() -> None:
+        if service is not None:
+            service.reload_requested.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_stop_signal)
+    loop.add_signal_handler(signal.SIGHUP, on_reload_signal)
     try:
         async with AsyncExitStack() as stack:
-            rule_dirs = [Path(r) for r in config.rules] or [bundled_rules_dir()]
-            rules = load_rules(rule_dirs)
-            channels = build_channels(config)
-            for channel in channels.values():
-                stack.push_async_callback(channel.aclose)
             store = await Store.open(config.database_path())
             stack.push_async_callback(store.close)
             pool = CpuPool()
@@ -278,15 +461,17 @@ async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None =
             http = await stack.enter_async_context(
                 HttpClient(http_limits(config), allow_networks=config.http.allow_networks)
             )
-            await store.sync_feeds(
-                (feed_url(f.location), f.name or "", f.interval or config.poll_interval)
-                for f in config.feed_locations()
-            )
+            await store.sync_feeds(feed_rows(config))
             returned = await store.release_claims()
             if returned:
                 log.info("items.returned", count=returned, reason="claimed by a stopped run")
+            await store.set_meta(
+                {"rules_version": rules.version, "rules_loaded_at": str(time.time())},
+                now=time.time(),
+            )
             pipeline = Pipeline(store, rules, pool, http, Router(config.route_list()))
-            service = Service(config, pipeline, channels, stop=stop)
+            pipeline.metrics.rules_loaded(rules.version)
+            service = Service(config, pipeline, channels, stop=stop, hurry=hurry, notifier=notifier)
             log.info(
                 "rules.loaded",
                 actors=len(rules.actors),
@@ -294,11 +479,16 @@ async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None =
                 version=rules.version,
                 database=str(store.path),
             )
-            if once:
-                await service.run_once()
-            else:
-                await service.run_forever()
+            try:
+                if once:
+                    await service.run_once()
+                else:
+                    await service.run_forever()
+            finally:
+                channels = service.channels
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for channel in channels.values():
+            await channel.aclose()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     return 0

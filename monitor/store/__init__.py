@@ -1,5 +1,5 @@
 """Persistence: the queues and the history, behind one narrow interface (SQLite for now)."""
 
-from monitor.store.sqlite import FeedRow, ItemRow, NewItem, OpsEvent, OutboxRow, Store
+from monitor.store.sqlite import FeedRow, ItemRow, NewItem, OpsEvent, OutboxRow, Stats, Store
 
-__all__ = ["FeedRow", "ItemRow", "NewItem", "OpsEvent", "OutboxRow", "Store"]
+__all__ = ["FeedRow", "ItemRow", "NewItem", "OpsEvent", "OutboxRow", "Stats", "Store"]

@@ -127,4 +127,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ops_events_queue ON ops_events (state, next_attempt_at, id);
     """,
+    # Facts about the running daemon that `newsmon status` shows: the rule set in force.
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

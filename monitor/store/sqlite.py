@@ -79,6 +79,21 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class Stats:
+    """Counts across the database, for metrics and ``newsmon status``."""
+
+    feeds_ok: int
+    feeds_failing: int
+    last_poll_at: float | None
+    items: dict[str, int]
+    deltas: dict[str, int]
+    findings: int
+    alerts: dict[str, int]
+    oldest_pending_alert_at: float | None
+    ops_pending: int
+
+
+@dataclass(frozen=True)
 class OpsEvent:
     """A notice for ops (not the desk): a feed failing or recovering, an alert parked, ..."""
 
@@ -605,3 +620,77 @@ class Store:
                 "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
                 (state, error, state, now, retry_at, event_id),
             )
+
+    # -- health and counts ------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        """Prove the database answers and takes a write lock (raises if it cannot)."""
+        async with self._transaction() as db:
+            await db.execute("SELECT 1")
+
+    async def set_meta(self, values: dict[str, str], *, now: float) -> None:
+        """Record facts about the running daemon (rule-set version, when loaded)."""
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                [(k, v, now) for k, v in values.items()],
+            )
+
+    async def meta(self) -> dict[str, str]:
+        """The facts recorded by :meth:`set_meta`."""
+        return {k: v for k, v in await self._fetchall("SELECT key, value FROM meta")}
+
+    async def stats(self) -> Stats:
+        """Counts of feeds, items, deltas, findings and alerts, in one read transaction."""
+
+        def counts(rows: Iterable[Sequence[Any]]) -> dict[str, int]:
+            return {str(r[0]): int(r[1]) for r in rows}
+
+        async with self._lock:
+            db = self._conn
+            feeds = await db.execute_fetchall(
+                "SELECT coalesce(sum(consecutive_errors = 0), 0), "
+                "coalesce(sum(consecutive_errors > 0), 0), max(last_polled_at) "
+                "FROM feeds WHERE active = 1"
+            )
+            items = await db.execute_fetchall("SELECT state, count(*) FROM items GROUP BY state")
+            deltas = await db.execute_fetchall("SELECT kind, count(*) FROM deltas GROUP BY kind")
+            findings = await db.execute_fetchall("SELECT count(*) FROM findings")
+            alerts = await db.execute_fetchall("SELECT state, count(*) FROM outbox GROUP BY state")
+            oldest = await db.execute_fetchall(
+                "SELECT min(created_at) FROM outbox WHERE state = 'pending'"
+            )
+            ops = await db.execute_fetchall(
+                "SELECT count(*) FROM ops_events WHERE state = 'pending'"
+            )
+        ((ok, failing, last_poll),) = feeds
+        return Stats(
+            feeds_ok=int(ok),
+            feeds_failing=int(failing),
+            last_poll_at=last_poll,
+            items=counts(items),
+            deltas=counts(deltas),
+            findings=int(next(iter(findings))[0]),
+            alerts=counts(alerts),
+            oldest_pending_alert_at=next(iter(oldest))[0],
+            ops_pending=int(next(iter(ops))[0]),
+        )
+
+    async def failing_feeds(self, limit: int = 10) -> list[FeedRow]:
+        """Active feeds whose last polls failed, most errors first."""
+        rows = await self._fetchall(
+            "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
+            "consecutive_errors, last_error, last_success_at FROM feeds "
+            "WHERE active = 1 AND consecutive_errors > 0 "
+            "ORDER BY consecutive_errors DESC, id LIMIT ?",
+            (limit,),
+        )
+        return [FeedRow(*row) for row in rows]
+
+    async def latest_deltas(self, limit: int = 5) -> list[Delta]:
+        """The most recently recorded deltas, newest first."""
+        rows = await self._fetchall(
+            f"SELECT {_DELTA_COLUMNS} FROM deltas d ORDER BY d.id DESC LIMIT ?", (limit,)
+        )
+        return [_delta(row) for row in rows]

@@ -1,0 +1,86 @@
+"""Reloading without a restart: read the config and rules again, and say what changed.
+
+Everything is loaded and validated before anything is swapped, so a reload that fails leaves
+the daemon exactly as it was. ``http:`` bounds, ``database:`` and ``workers:`` are read at
+start-up only; a change to them is reported as needing a restart.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Changes", "Reloaded", "load_everything"]
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.config import Config, load_config
+from monitor.rulebook import RuleSet, bundled_rules_dir, load_rules
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """A validated config and rule set, ready to be swapped in."""
+
+    config: Config
+    rules: RuleSet
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a reload changes, for the log."""
+
+    rules_added: tuple[str, ...] = ()
+    rules_removed: tuple[str, ...] = ()
+    rules_changed: tuple[str, ...] = ()
+    feeds_added: tuple[str, ...] = ()
+    feeds_removed: tuple[str, ...] = ()
+    channels_changed: bool = False
+    routes_changed: bool = False
+    restart_needed: tuple[str, ...] = ()
+
+    @classmethod
+    def between(cls, old: Reloaded, new: Reloaded) -> Changes:
+        """Compare two loads: rules by id (actors and demands), feeds by location."""
+
+        def rule_items(rules: RuleSet) -> dict[str, object]:
+            items: dict[str, object] = {f"actor:{a}": v for a, v in rules.actors.items()}
+            for d, demand in rules.demands.items():
+                items[f"demand:{d}"] = (demand, rules.matcher.patterns.get(d))
+            return items
+
+        before, after = rule_items(old.rules), rule_items(new.rules)
+        old_feeds = {f.location for f in old.config.feed_locations()}
+        new_feeds = {f.location for f in new.config.feed_locations()}
+        restart = tuple(
+            key
+            for key in ("database", "http", "workers")
+            if getattr(old.config, key) != getattr(new.config, key)
+        )
+        return cls(
+            rules_added=tuple(sorted(after.keys() - before.keys())),
+            rules_removed=tuple(sorted(before.keys() - after.keys())),
+            rules_changed=tuple(
+                sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+            ),
+            feeds_added=tuple(sorted(new_feeds - old_feeds)),
+            feeds_removed=tuple(sorted(old_feeds - new_feeds)),
+            channels_changed=old.config.channels != new.config.channels,
+            routes_changed=old.config.routes != new.config.routes,
+            restart_needed=restart,
+        )
+
+
+def rule_dirs(config: Config) -> list[Path]:
+    """The rule directories the config names, or the bundled rules."""
+    return [Path(r) for r in config.rules] or [bundled_rules_dir()]
+
+
+def load_everything(config_path: str | None, *, database: str | None = None) -> Reloaded:
+    """Load and validate the config file (``None``: the defaults) and its rules.
+
+    ``database`` keeps a ``--db`` given on the command line in force. Raises ConfigError or
+    RuleError listing every problem.
+    """
+    config = load_config(config_path)
+    if database is not None:
+        config = config.model_copy(update={"database": database})
+    return Reloaded(config, load_rules(rule_dirs(config)))
