@@ -123,6 +123,14 @@ def _parser() -> argparse.ArgumentParser:
         help="only deltas published within this long ago (30m, 12h, 7d)",
     )
     events.add_argument("--json", action="store_true", help="one JSON object per delta")
+    status = sub.add_parser(
+        "status",
+        help="one-screen summary of a running (or stopped) newsmon",
+        description="Feeds ok and failing, queue depths, the latest deltas, pending and failed "
+        "alerts, and the rule set in force, read from the database.",
+    )
+    config_arg(status)
+    status.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
     return parser
 
 
@@ -289,12 +297,72 @@ def cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ago(ts: float | None) -> str:
+    if ts is None:
+        return "never"
+    seconds = max(0, int(time.time() - ts))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    config = load_config(args.config)
+    path = Path(args.db) if args.db else config.database_path()
+    if not path.exists():
+        _err(f"no database at {path}: newsmon has not run with this config yet")
+        return EXIT_PROBLEMS
+
+    async def read() -> list[str]:
+        store = await Store.open(path)
+        try:
+            stats = await store.stats()
+            failing = await store.failing_feeds()
+            latest = await store.latest_deltas()
+            meta = await store.meta()
+        finally:
+            await store.close()
+        loaded = meta.get("rules_loaded_at")
+        lines = [
+            f"database  {path}",
+            f"rules     version {meta.get('rules_version', '?')}, loaded "
+            f"{_ago(float(loaded)) if loaded else 'never'}",
+            f"feeds     {stats.feeds_ok} ok, {stats.feeds_failing} failing; last poll "
+            f"{_ago(stats.last_poll_at)}",
+        ]
+        lines += [f"  failing {f.url}: {f.last_error} ({f.consecutive_errors}x)" for f in failing]
+        items = stats.items
+        lines.append(
+            f"items     {items.get('pending', 0) + items.get('claimed', 0)} queued, "
+            f"{items.get('done', 0)} done, {items.get('failed', 0)} failed"
+        )
+        alerts = stats.alerts
+        oldest = stats.oldest_pending_alert_at
+        lines.append(
+            f"alerts    {alerts.get('pending', 0)} pending, {alerts.get('sent', 0)} sent, "
+            f"{alerts.get('failed', 0)} failed; oldest pending {_ago(oldest) if oldest else '-'}"
+        )
+        lines.append(f"ops       {stats.ops_pending} notices pending")
+        lines.append(f"deltas    {sum(stats.deltas.values())} recorded; latest:")
+        lines += [
+            f"  {d.published:%Y-%m-%d %H:%M}  {d.kind:<22} {d.actor} → {d.demand}" for d in latest
+        ]
+        return lines
+
+    print("\n".join(asyncio.run(read())))
+    return EXIT_OK
+
+
 COMMANDS = {
     "run": cmd_run,
     "check": cmd_check,
     "match": cmd_match,
     "replay": cmd_replay,
     "events": cmd_events,
+    "status": cmd_status,
 }
 
 

@@ -217,7 +217,12 @@ class Service:
             await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not task.done():
                 # Wake the loops that sleep so that they see the stop at once.
-                for event in (self._items_ready, self._alerts_ready, self._poll_tick):
+                for event in (
+                    self._items_ready,
+                    self._alerts_ready,
+                    self._poll_tick,
+                    self.reload_requested,
+                ):
                     event.set()
                 hurry = asyncio.ensure_future(self.hurry.wait())
                 await asyncio.wait(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["Notifier"]
 
+import contextlib
 import os
 import socket
 import time
@@ -42,11 +43,11 @@ class Notifier:
         """Send ``KEY=value`` lines in one datagram; errors are ignored (systemd may be gone)."""
         if not self._address:
             return
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto("\n".join(lines).encode(), self._address)
-        except OSError:
-            pass
+        # Non-blocking: a reader that has fallen behind must never stall the event loop; a
+        # message it cannot take is dropped (the next STATUS or WATCHDOG follows soon).
+        kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, kind) as sock:
+            sock.sendto("\n".join(lines).encode(), self._address)
 
     def ready(self, status: str) -> None:
         """Started (or reloaded) and working."""

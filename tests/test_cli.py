@@ -23,7 +23,7 @@ class TestHelp:
         """`newsmon --help` lists each command, and each has its own --help."""
         top = newsmon("--help")
         assert top.returncode == 0
-        for command in ("run", "check", "match", "replay", "events"):
+        for command in ("run", "check", "match", "replay", "events", "status"):
             assert command in top.stdout
             assert newsmon(command, "--help").returncode == 0
 
@@ -109,6 +109,12 @@ class TestReplayAndEvents:
             "demand_repeated",
         ]
         assert newsmon("events", "--db", str(db), "--since", "1d").stdout == ""
+
+        status = newsmon("status", "--db", str(db))
+        assert status.returncode == 0, status.stderr
+        assert "2 recorded; latest:" in status.stdout
+        assert "demand_repeated        russia → ukraine-nato-ban" in status.stdout
+        assert "items     0 queued, 2 done, 0 failed" in status.stdout
 
     def test_replay_names_bad_lines(self, tmp_path: Path) -> None:
         """A bad line is named with its number; the good ones are still recorded."""
