@@ -287,14 +287,18 @@ class Service:
             self.notifier.ready(await self.status_line())
 
             async def loops() -> None:
+                sender = asyncio.ensure_future(self._sender())
                 await asyncio.gather(
                     self._poller(),
-                    self._sender(),
                     self._reloader(),
                     self._watchdog(),
                     self._watcher(),
                     *(self._worker() for _ in range(self.config.workers)),
                 )
+                await sender
+                # Items that finished during the stop made alerts: send what can be sent
+                # within the same bound (the rest waits in the outbox for the next start).
+                await deliver_due(self.pipeline.store, self.channels)
 
             try:
                 await self._until_stopped(loops())
