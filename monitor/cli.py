@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.config import Config, load_config, parse_duration, read_secret
+from monitor.cli_alerts import COMMANDS as ALERT_COMMANDS
+from monitor.cli_alerts import add_parsers as add_alert_parsers
+from monitor.config import Config, load_config, parse_duration, secret_values
 from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
 from monitor.extract import extract_text
 from monitor.logs import configure_logging
@@ -123,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         help="only deltas published within this long ago (30m, 12h, 7d)",
     )
     events.add_argument("--json", action="store_true", help="one JSON object per delta")
+    add_alert_parsers(sub, config_arg)
     return parser
 
 
@@ -169,12 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.db:
         config = config.model_copy(update={"database": str(Path(args.db).resolve())})
-    secrets = [
-        read_secret(s, n)
-        for n, c in config.channel_configs().items()
-        for s in (getattr(c, "webhook_url", None), getattr(c, "password", None))
-        if s
-    ]
+    secrets = secret_values(config)
     json_logs = None if args.log_format is None else args.log_format == "json"
     configure_logging(json=json_logs, secrets=secrets)
     return asyncio.run(run_daemon(config, once=args.once))
@@ -295,6 +293,7 @@ COMMANDS = {
     "match": cmd_match,
     "replay": cmd_replay,
     "events": cmd_events,
+    **ALERT_COMMANDS,
 }
 
 

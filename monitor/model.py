@@ -95,6 +95,8 @@ class Delta:
     # History of the pair after this delta, for the reader of an alert.
     first_seen: datetime | None = None
     articles: int = 1
+    # The demand's severity in the rules when recorded ("low", "medium", "high"; "" unknown).
+    severity: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ __all__ = ["Pipeline", "item_key"]
 import hashlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -57,7 +58,8 @@ class Pipeline:
     rules: RuleSet
     pool: CpuPool
     http: HttpClient | None
-    route: Callable[[Delta], list[str]]
+    # The channels a delta goes to: names, or Deliveries that also say how (digest, grouping).
+    route: Callable[[Delta], Sequence[Any]]
 
     def _names(self, delta: Delta) -> Delta:
         actor = self.rules.actors.get(delta.actor)
@@ -66,6 +68,7 @@ class Pipeline:
             delta,
             actor_name=actor.name if actor else delta.actor,
             demand_title=demand.title if demand else delta.demand,
+            severity=demand.severity if demand else "",
         )
 
     async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:

@@ -22,8 +22,9 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.alerts.build import rate_limits
 from monitor.alerts.channels import Channel
-from monitor.alerts.outbox import deliver_due
+from monitor.alerts.outbox import RetryPolicy, Sender
 from monitor.alerts.routing import Router, build_channels
 from monitor.config import Config
 from monitor.pipeline import Pipeline
@@ -81,10 +82,12 @@ class Service:
         *,
         stop: asyncio.Event,
         stop_timeout: float = 8.0,
+        sender: Sender | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
         self.channels = channels
+        self.sender = sender or Sender(pipeline.store, channels)
         self.stop = stop
         self.stop_timeout = stop_timeout
         self._items_ready = asyncio.Event()
@@ -161,7 +164,7 @@ class Service:
         store = self.pipeline.store
         while not self.stop.is_set():
             async with _survive("sender"):
-                await deliver_due(store, self.channels)
+                await self.sender.deliver_due()
             due = await store.next_alert_due()
             timeout = 5.0 if due is None else max(0.05, min(5.0, due - time.time()))
             self._alerts_ready.clear()
@@ -171,12 +174,13 @@ class Service:
                 await asyncio.wait_for(self._alerts_ready.wait(), timeout)
 
     async def drain_alerts(self, *, bound: float = ONCE_DELIVERY_BOUND) -> None:
-        """Send what is due, retrying passing failures for at most ``bound`` seconds."""
+        """Send what is due, groups still gathering included (digests wait for their time),
+        retrying passing failures for at most ``bound`` seconds."""
         store = self.pipeline.store
         deadline = time.monotonic() + bound
-        await deliver_due(store, self.channels, base_backoff=1.0)
+        await self.sender.deliver_due(flush=True)
         while not self.stop.is_set():
-            due = await store.next_alert_due()
+            due = await store.next_alert_due(alerts_only=True)
             if due is None:
                 return
             wait = max(0.0, due - time.time())
@@ -185,7 +189,7 @@ class Service:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), wait)
-            await deliver_due(store, self.channels, base_backoff=1.0)
+            await self.sender.deliver_due(flush=True)
 
     # -- the two ways to run ---------------------------------------------------------------------
 
@@ -258,6 +262,17 @@ class Service:
             log.info("daemon.stopped")
 
 
+def alert_sender(config: Config, store: Store, channels: dict[str, Channel]) -> Sender:
+    """The outbox sender the config asks for: ops channels, rate limits, retry policy."""
+    return Sender(
+        store,
+        channels,
+        ops=config.ops_channels(),
+        rate_limits=rate_limits(config),
+        retry=RetryPolicy(config.alerts.retry_base, config.alerts.retry_max),
+    )
+
+
 async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None = None) -> int:
     """Open what the daemon needs, run it, close it all in order; returns the exit code."""
     stop = stop or asyncio.Event()
@@ -268,11 +283,11 @@ async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None =
         async with AsyncExitStack() as stack:
             rule_dirs = [Path(r) for r in config.rules] or [bundled_rules_dir()]
             rules = load_rules(rule_dirs)
-            channels = build_channels(config)
-            for channel in channels.values():
-                stack.push_async_callback(channel.aclose)
             store = await Store.open(config.database_path())
             stack.push_async_callback(store.close)
+            channels = build_channels(config, store)
+            for channel in channels.values():
+                stack.push_async_callback(channel.aclose)
             pool = CpuPool()
             stack.callback(pool.close)
             http = await stack.enter_async_context(
@@ -285,8 +300,12 @@ async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None =
             returned = await store.release_claims()
             if returned:
                 log.info("items.returned", count=returned, reason="claimed by a stopped run")
-            pipeline = Pipeline(store, rules, pool, http, Router(config.route_list()))
-            service = Service(config, pipeline, channels, stop=stop)
+            pipeline = Pipeline(
+                store, rules, pool, http, Router(config.route_list(), config.alerts)
+            )
+            service = Service(
+                config, pipeline, channels, stop=stop, sender=alert_sender(config, store, channels)
+            )
             log.info(
                 "rules.loaded",
                 actors=len(rules.actors),

@@ -18,7 +18,8 @@ from email.utils import format_datetime
 import aiosmtplib
 import structlog
 
-from monitor.alerts.render import render_html, render_text, subject
+from monitor.alerts.notice import Notice
+from monitor.alerts.render import notice_html, notice_text, render_html, render_text, subject
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -64,7 +65,16 @@ class EmailChannel:
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Send one message; its Message-ID comes from ``key``, so a retry is the same message."""
-        message = self._message(deltas, key)
+        await self._send(
+            self._message(subject(deltas), render_text(deltas), render_html(deltas), key), key
+        )
+
+    async def send_notice(self, notice: Notice, *, key: str) -> None:
+        """Send a digest or an ops notice as one message, text and HTML."""
+        title = "[newsmon] " + " ".join(notice.title.split())
+        await self._send(self._message(title, notice_text(notice), notice_html(notice), key), key)
+
+    async def _send(self, message: EmailMessage, key: str) -> None:
         try:
             refused, _ = await aiosmtplib.send(
                 message,
@@ -117,17 +127,17 @@ class EmailChannel:
     def __repr__(self) -> str:
         return f"EmailChannel(name={self.name!r}, host={self._host!r}, port={self._port})"
 
-    def _message(self, deltas: Sequence[Delta], key: str) -> EmailMessage:
+    def _message(self, title: str, text: str, html: str, key: str) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = subject(deltas)
+        message["Subject"] = title
         message["From"] = self._sender
         message["To"] = ", ".join(self._recipients)
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = message_id(key)
         # Tells vacation responders and ticket systems not to answer a machine.
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(render_text(deltas))
-        message.add_alternative(render_html(deltas), subtype="html")
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
         return message
 
 

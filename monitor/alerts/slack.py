@@ -12,11 +12,13 @@ __all__ = ["SlackChannel"]
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import aiohttp
 
 from monitor import USER_AGENT
-from monitor.alerts.render import render_slack
+from monitor.alerts.notice import Notice
+from monitor.alerts.render import notice_slack, render_slack
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -39,7 +41,13 @@ class SlackChannel:
         Slack ignores the ``Idempotency-Key`` header; it is sent for relays and proxies that
         honour it.
         """
-        payload = render_slack(deltas)
+        await self._post(render_slack(deltas), key)
+
+    async def send_notice(self, notice: Notice, *, key: str) -> None:
+        """Post a digest or an ops notice, with the same checks as ``send``."""
+        await self._post(notice_slack(notice), key)
+
+    async def _post(self, payload: dict[str, Any], key: str) -> None:
         try:
             async with self._client().post(
                 self._webhook_url,

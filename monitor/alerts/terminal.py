@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from monitor.alerts.render import render_text
+from monitor.alerts.notice import Notice
+from monitor.alerts.render import notice_text, render_text
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -22,7 +23,13 @@ class TerminalChannel:
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Print one message; a terminal cannot de-duplicate, so ``key`` is not used."""
-        text = render_text(deltas)
+        self._write(render_text(deltas))
+
+    async def send_notice(self, notice: Notice, *, key: str) -> None:
+        """Print a digest or an ops notice."""
+        self._write(notice_text(notice))
+
+    def _write(self, text: str) -> None:
         # Looked up at send time, so that a redirected or captured stdout is honoured.
         stream = self._stream if self._stream is not None else sys.stdout
         try:
