@@ -59,7 +59,9 @@ def add_parsers(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None])
     alerts.add_argument("--failed", action="store_true", help="list the alerts parked as failed")
     actions = alerts.add_subparsers(dest="action", metavar="ACTION")
     retry = actions.add_parser("retry", help="queue parked alerts again")
-    db_arg(retry)
+    # SUPPRESS: given before or after "retry", --config and --db keep their value.
+    retry.add_argument("--config", "-c", metavar="FILE", default=argparse.SUPPRESS)
+    retry.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS)
     retry.add_argument("id", nargs="?", type=int, help="the alert id that --failed shows")
     retry.add_argument("--all", action="store_true", help="every parked alert")
 

@@ -217,7 +217,8 @@ async def test_sigterm_stops_cleanly_and_next_run_finishes_without_repeats(
     names = list(ARTICLES)
     serve_news(site, names, page_delay=1.0)
     await site.start()
-    config = write_config(tmp_path, site)
+    # No gathering window: each alert prints as soon as its article is recorded.
+    config = write_config(tmp_path, site, "alerts:\n  group_wait: 0s\n")
     proc = await asyncio.create_subprocess_exec(
         NEWSMON,
         "run",
