@@ -147,6 +147,7 @@ class TestGrouping:
         await drain(Sender(store, {"hook": hook}))
         (document,) = receiver.documents
         assert sorted(d["demand"] for d in document["deltas"]) == sorted(demands)
+        assert {(d["articles"], d["sources"]) for d in document["deltas"]} == {(1, 1)}
 
     async def test_same_pair_within_window_is_one_message(
         self, store: Store, receiver: Receiver, hook: WebhookChannel

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import apprise
 
 from monitor.alerts.notice import Notice
-from monitor.alerts.render import notice_text, render_text, subject
+from monitor.alerts.render import notice_text
+from monitor.alerts.templates import Renderer
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -26,15 +27,17 @@ logging.getLogger("apprise").setLevel(logging.CRITICAL)
 class AppriseChannel:
     """Sends a title and a plain-text body to one Apprise URL."""
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, *, renderer: Renderer | None = None) -> None:
         self.name = name
+        self._renderer = renderer or Renderer()
         self._apprise = apprise.Apprise()
         if not self._apprise.add(url):
             raise ValueError(f"channel {name!r}: Apprise does not understand the URL")
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Notify once; Apprise has no idempotency key to pass on."""
-        await self._notify(subject(deltas).removeprefix("[newsmon] "), render_text(deltas))
+        title = self._renderer.subject(deltas).removeprefix("[newsmon] ")
+        await self._notify(title, self._renderer.text(deltas))
 
     async def send_notice(self, notice: Notice, *, key: str) -> None:
         """Notify a digest or an ops notice."""

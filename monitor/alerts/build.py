@@ -7,6 +7,7 @@ __all__ = ["build_channels"]
 from monitor.alerts.channels import Channel
 from monitor.alerts.email import EmailChannel
 from monitor.alerts.slack import SlackChannel
+from monitor.alerts.templates import Renderer
 from monitor.alerts.terminal import TerminalChannel
 from monitor.alerts.webhook import WebhookChannel
 from monitor.config import (
@@ -22,6 +23,8 @@ from monitor.config import (
 def build_channels(config: Config, threads: object | None = None) -> dict[str, Channel]:
     """One channel object per configured channel. ``threads`` (the store) lets a Slack bot
     channel keep one thread per (actor, demand)."""
+    renderer = Renderer(config.alerts.templates)
+    renderer.check()
     channels: dict[str, Channel] = {}
     for name, spec in config.channel_configs().items():
         if isinstance(spec, SlackConfig):
@@ -36,11 +39,15 @@ def build_channels(config: Config, threads: object | None = None) -> dict[str, C
                     threads=threads if isinstance(threads, ThreadStore) else None,
                     api_url=spec.api_url,
                     timeout=spec.timeout,
+                    renderer=renderer,
                 )
             else:
                 assert spec.webhook_url is not None
                 channels[name] = SlackChannel(
-                    name, read_secret(spec.webhook_url, name), timeout=spec.timeout
+                    name,
+                    read_secret(spec.webhook_url, name),
+                    timeout=spec.timeout,
+                    renderer=renderer,
                 )
         elif isinstance(spec, EmailConfig):
             channels[name] = EmailChannel(
@@ -54,6 +61,7 @@ def build_channels(config: Config, threads: object | None = None) -> dict[str, C
                 starttls=spec.starttls,
                 use_tls=spec.tls,
                 timeout=spec.timeout,
+                renderer=renderer,
             )
         elif isinstance(spec, WebhookConfig):
             channels[name] = WebhookChannel(
@@ -66,9 +74,9 @@ def build_channels(config: Config, threads: object | None = None) -> dict[str, C
             # Imported here: Apprise loads its hundred plugins on import.
             from monitor.alerts.apprise_channel import AppriseChannel
 
-            channels[name] = AppriseChannel(name, read_secret(spec.url, name))
+            channels[name] = AppriseChannel(name, read_secret(spec.url, name), renderer=renderer)
         else:
-            channels[name] = TerminalChannel(name)
+            channels[name] = TerminalChannel(name, renderer=renderer)
     return channels
 
 

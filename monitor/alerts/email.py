@@ -19,7 +19,8 @@ import aiosmtplib
 import structlog
 
 from monitor.alerts.notice import Notice
-from monitor.alerts.render import notice_html, notice_text, render_html, render_text, subject
+from monitor.alerts.render import notice_html, notice_text
+from monitor.alerts.templates import Renderer
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -47,6 +48,7 @@ class EmailChannel:
         starttls: bool = False,
         use_tls: bool = False,
         timeout: float = 30.0,
+        renderer: Renderer | None = None,
     ) -> None:
         if not recipients:
             raise ValueError(f"email channel {name!r}: no recipients")
@@ -62,12 +64,12 @@ class EmailChannel:
         self._starttls = starttls
         self._use_tls = use_tls
         self._timeout = timeout
+        self._renderer = renderer or Renderer()
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Send one message; its Message-ID comes from ``key``, so a retry is the same message."""
-        await self._send(
-            self._message(subject(deltas), render_text(deltas), render_html(deltas), key), key
-        )
+        r = self._renderer
+        await self._send(self._message(r.subject(deltas), r.text(deltas), r.html(deltas), key), key)
 
     async def send_notice(self, notice: Notice, *, key: str) -> None:
         """Send a digest or an ops notice as one message, text and HTML."""

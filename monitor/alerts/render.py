@@ -274,9 +274,12 @@ def _source_line(delta: Delta, escape: Callable[[str], str]) -> str:
 
 def _history_line(delta: Delta) -> str:
     articles = f"{delta.articles} article" + ("" if delta.articles == 1 else "s")
+    if delta.sources:
+        articles += f" from {delta.sources} source" + ("" if delta.sources == 1 else "s")
     if delta.first_seen is None:
         return articles
-    return f"First seen {_when(delta.first_seen)} · {articles}"
+    # The delta is the pair's latest sighting: it was last seen in this very article.
+    return f"First seen {_when(delta.first_seen)} · last seen {_when(delta.published)} · {articles}"
 
 
 def _when(moment: datetime) -> str:

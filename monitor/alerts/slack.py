@@ -18,7 +18,8 @@ import aiohttp
 
 from monitor import USER_AGENT
 from monitor.alerts.notice import Notice
-from monitor.alerts.render import notice_slack, render_slack
+from monitor.alerts.render import notice_slack
+from monitor.alerts.templates import Renderer
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -29,8 +30,16 @@ _BODY_LIMIT = 4096
 class SlackChannel:
     """Posts ``render_slack(deltas)`` as JSON to a webhook; "200 ok" means delivered."""
 
-    def __init__(self, name: str, webhook_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        webhook_url: str,
+        *,
+        timeout: float = 10.0,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.name = name
+        self._renderer = renderer or Renderer()
         self._webhook_url = webhook_url
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -41,7 +50,7 @@ class SlackChannel:
         Slack ignores the ``Idempotency-Key`` header; it is sent for relays and proxies that
         honour it.
         """
-        await self._post(render_slack(deltas), key)
+        await self._post(self._renderer.slack(deltas), key)
 
     async def send_notice(self, notice: Notice, *, key: str) -> None:
         """Post a digest or an ops notice, with the same checks as ``send``."""

@@ -17,7 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from monitor.alerts.notice import Notice
 from monitor.alerts.posting import HttpAnswer, Poster, classify
-from monitor.alerts.render import notice_slack, render_slack
+from monitor.alerts.render import notice_slack
+from monitor.alerts.templates import Renderer
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -50,8 +51,10 @@ class SlackBotChannel:
         threads: ThreadStore | None = None,
         api_url: str = "https://slack.com/api",
         timeout: float = 10.0,
+        renderer: Renderer | None = None,
     ) -> None:
         self.name = name
+        self._renderer = renderer or Renderer()
         self._token = token
         self._slack_channel = slack_channel
         self._threads = threads
@@ -64,7 +67,7 @@ class SlackBotChannel:
         thread = None
         if self._threads is not None:
             thread = await self._threads.slack_thread(self.name, first.actor, first.demand)
-        ts = await self._post(render_slack(deltas), thread)
+        ts = await self._post(self._renderer.slack(deltas), thread)
         if self._threads is not None and thread is None:
             for pair in dict.fromkeys((d.actor, d.demand) for d in deltas):
                 await self._threads.set_slack_thread(self.name, *pair, ts, now=time.time())

@@ -8,7 +8,7 @@ replays. The schema is ``newsmon.alert.v1``; fields are only ever added to it.
 
 from __future__ import annotations
 
-__all__ = ["SCHEMA", "WebhookChannel", "alert_payload", "notice_payload", "sign"]
+__all__ = ["SCHEMA", "WebhookChannel", "alert_payload", "delta_json", "notice_payload", "sign"]
 
 import hashlib
 import hmac
@@ -25,7 +25,8 @@ from monitor.model import Delta
 SCHEMA = "newsmon.alert.v1"
 
 
-def _delta_json(delta: Delta) -> dict[str, Any]:
+def delta_json(delta: Delta) -> dict[str, Any]:
+    """One delta in the schema: ids, display names, the evidence, its history."""
     return {
         "id": delta.id,
         "kind": delta.kind,
@@ -45,6 +46,7 @@ def _delta_json(delta: Delta) -> dict[str, Any]:
         "historical": delta.historical,
         "first_seen": delta.first_seen.isoformat() if delta.first_seen else None,
         "articles": delta.articles,
+        "sources": delta.sources,
     }
 
 
@@ -55,7 +57,7 @@ def alert_payload(deltas: Sequence[Delta], key: str) -> dict[str, Any]:
         "type": "alert",
         "key": key,
         "title": subject(deltas).removeprefix("[newsmon] "),
-        "deltas": [_delta_json(d) for d in deltas],
+        "deltas": [delta_json(d) for d in deltas],
     }
 
 

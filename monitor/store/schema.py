@@ -134,6 +134,7 @@ MIGRATIONS: tuple[str, ...] = (
     # message of each (actor, demand) for Slack bot threads.
     """
     ALTER TABLE deltas ADD COLUMN severity TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deltas ADD COLUMN sources INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN group_id INTEGER;
     ALTER TABLE outbox ADD COLUMN digest TEXT;          -- NULL: an alert; 'hourly' | 'daily'
     UPDATE outbox SET group_id = id;

@@ -108,7 +108,7 @@ class NewItem:
 _DELTA_COLUMNS = (
     "d.id, d.kind, d.actor, d.demand, d.stance, d.sentence, d.phrases, d.url, d.title, "
     "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title, "
-    "d.severity"
+    "d.severity, d.sources"
 )
 
 
@@ -131,6 +131,7 @@ def _delta(row: Sequence[Any]) -> Delta:
         actor_name=row[14],
         demand_title=row[15],
         severity=row[16],
+        sources=row[17],
     )
 
 
@@ -477,8 +478,8 @@ class Store(OutboxQueries):
                 cur = await db.execute(
                     "INSERT INTO deltas (item_id, kind, actor, demand, actor_name, demand_title, "
                     "stance, sentence, phrases, url, title, source, published, historical, "
-                    "first_seen, articles, created_at, severity) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "first_seen, articles, created_at, severity, sources) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         item_id,
                         delta.kind,
@@ -498,6 +499,7 @@ class Store(OutboxQueries):
                         position.articles,
                         now,
                         delta.severity,
+                        position.sources,
                     ),
                 )
                 recorded.append(replace(delta, id=cur.lastrowid))
