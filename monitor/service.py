@@ -163,11 +163,13 @@ class Service:
     async def _sender(self) -> None:
         store = self.pipeline.store
         while not self.stop.is_set():
+            # Cleared before looking, so that an alert recorded while the sender is busy
+            # wakes it at once instead of waiting out the timeout.
+            self._alerts_ready.clear()
             async with _survive("sender"):
                 await self.sender.deliver_due()
             due = await store.next_alert_due()
             timeout = 5.0 if due is None else max(0.05, min(5.0, due - time.time()))
-            self._alerts_ready.clear()
             if self.stop.is_set():
                 break
             with contextlib.suppress(TimeoutError):
