@@ -185,6 +185,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
+    if config.alerts.templates and not problems:
+        from monitor.alerts.templates import Renderer
+
+        try:
+            Renderer(config.alerts.templates).check()
+        except ConfigError as exc:
+            problems += [str(p) for p in exc.problems]
     dirs = [Path(d) for d in (args.rules or config.rules)] or [bundled_rules_dir()]
     rule_problems = check_rules(dirs)
     problems += [str(p) for p in rule_problems]

@@ -86,7 +86,7 @@ class TestRetries:
         (notice,) = receiver.documents
         assert (notice["type"], notice["kind"]) == ("ops", "alert_failed")
         assert "HTTP 404: no_service" in notice["summary"]
-        assert "newsmon alerts retry 1" in notice["summary"]
+        assert "newsmon alerts retry 1 (or --all)" in notice["summary"]
 
         db = str(store.path)
         capsys.readouterr()
@@ -135,6 +135,19 @@ class TestRetries:
         for i in range(3):
             parts = [p.get_content_type() for p in mailbox.message(i).iter_parts()]
             assert parts == ["text/plain", "text/html"]
+
+    async def test_a_dead_channel_tells_ops_once(
+        self, store: Store, receiver: Receiver, hook: WebhookChannel, slack: FakeSlack
+    ) -> None:
+        """Five alerts parked on one dead webhook: each is parked, ops hear of it once."""
+        slack.status, slack.body = 410, "channel_is_archived"
+        channel = SlackChannel("desk", slack.url, timeout=5)
+        for demand in ("a", "b", "c", "d", "e"):
+            await record(store, [finding(demand=demand)], to("desk"))
+        await drain(Sender(store, {"desk": channel, "ops": hook}, ops=["ops"]))
+        await channel.aclose()
+        assert len(await store.failed_alerts()) == 5
+        assert [doc["kind"] for doc in receiver.documents] == ["alert_failed"]
 
 
 class TestGrouping:

@@ -90,3 +90,18 @@ async def test_terminal_uses_the_text_template(tmp_path: Path) -> None:
     stream = StringIO()
     await TerminalChannel(stream=stream, renderer=Renderer(tmp_path)).send([DELTA], key="k")
     assert stream.getvalue() == "1: New condition: Russia → Ukraine barred from NATO\n\n"
+
+
+def test_check_command_reports_a_broken_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`newsmon check` renders the configured templates and lists a broken one."""
+    from monitor.cli import main
+
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "subject.txt.j2").write_text("{{ headline | nosuchfilter }}")
+    config = tmp_path / "newsmon.yaml"
+    config.write_text("feeds: []\nalerts: {templates: tpl}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path}/tpl/subject.txt.j2: TemplateAssertionError")

@@ -30,6 +30,8 @@ from monitor.store.outbox import AlertGroup, digest_due
 log = structlog.get_logger("newsmon.alerts")
 
 MAX_BACKOFF = 3600.0
+# A channel that fails for good fails every alert: ops hear of it once per this interval.
+OPS_REPORT_INTERVAL = 3600.0
 _PERIOD_SECONDS = {"hourly": 3600.0, "daily": 86400.0}
 
 
@@ -86,6 +88,7 @@ class Sender:
         self.retry = retry or RetryPolicy()
         self._limits = {name: RateLimit(rate) for name, rate in (rate_limits or {}).items()}
         self._batch = batch
+        self._reported: dict[str, float] = {}
 
     async def deliver_due(self, *, flush: bool = False, now: float | None = None) -> int:
         """Send every group that is due now (``flush``: also those still gathering; ``now``:
@@ -165,15 +168,20 @@ class Sender:
     async def _park(
         self, group: AlertGroup, reason: str, bound: structlog.typing.FilteringBoundLogger
     ) -> None:
-        """Park ``group`` as failed and tell ops."""
+        """Park ``group`` as failed and tell ops (once an hour per channel, not per alert)."""
         await self.store.mark_group_failed(group.row_ids, reason)
         bound.error("alert.failed", reason=reason)
+        now = time.time()
+        if now - self._reported.get(group.channel, -OPS_REPORT_INTERVAL) < OPS_REPORT_INTERVAL:
+            return
+        self._reported[group.channel] = now
         await self.store.add_ops_event(
             "alert_failed",
             group.channel,
             f"alert {group.id} ({len(group.deltas)} delta(s)) parked as failed: {reason}. "
-            f"After fixing it: newsmon alerts retry {group.id}",
-            now=time.time(),
+            "`newsmon alerts --failed` lists every parked alert. After fixing the cause: "
+            f"newsmon alerts retry {group.id} (or --all)",
+            now=now,
         )
 
     async def _digest(self, group: AlertGroup) -> Notice:
