@@ -89,6 +89,8 @@ class Sender:
         self._limits = {name: RateLimit(rate) for name, rate in (rate_limits or {}).items()}
         self._batch = batch
         self._reported: dict[str, float] = {}
+        # Channels that failed for a passing reason, and until when they are left alone.
+        self._held: dict[str, float] = {}
 
     async def deliver_due(self, *, flush: bool = False, now: float | None = None) -> int:
         """Send every group that is due now (``flush``: also those still gathering; ``now``:
@@ -97,7 +99,10 @@ class Sender:
         sent = 0
         while True:
             when = time.time() if now is None else now
-            groups = await self.store.due_groups(now=when, flush=flush, limit=self._batch)
+            held = [name for name, until in self._held.items() if until > time.time()]
+            groups = await self.store.due_groups(
+                now=when, flush=flush, limit=self._batch, skip=held
+            )
             by_channel: dict[str, list[AlertGroup]] = {}
             for group in groups:
                 by_channel.setdefault(group.channel, []).append(group)
@@ -161,6 +166,7 @@ class Sender:
         """Retry ``group`` later, and hold the channel's other due alerts until then."""
         wait = retry_after if retry_after is not None else self.retry.delay(group.attempts + 1)
         retry_at = time.time() + wait
+        self._held[group.channel] = retry_at
         await self.store.mark_group_retry(group.row_ids, reason, retry_at=retry_at)
         held = await self.store.postpone_channel(group.channel, until=retry_at, now=time.time())
         bound.warning("alert.retry_scheduled", reason=reason, in_s=round(wait, 1), held=held)

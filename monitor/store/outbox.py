@@ -201,11 +201,19 @@ class OutboxQueries:
     _delta_of: Callable[[Sequence[Any]], Delta]
 
     async def due_groups(
-        self, *, now: float, flush: bool = False, limit: int = 100
+        self,
+        *,
+        now: float,
+        flush: bool = False,
+        limit: int = 100,
+        skip: Sequence[str] = (),
     ) -> list[AlertGroup]:
-        """Groups due now, oldest first. ``flush`` also takes alert groups that are still
-        gathering (``run --once``); digests always wait for their time."""
+        """Groups due now, oldest first, except on the channels in ``skip``. ``flush`` also
+        takes alert groups that are still gathering (``run --once``); digests always wait for
+        their time."""
         due = "(o.next_attempt_at <= ? OR (? AND o.attempts = 0 AND o.digest IS NULL))"
+        if skip:
+            due += f" AND o.channel NOT IN ({', '.join('?' for _ in skip)})"
         rows = await self._fetchall(
             "SELECT o.id, o.group_id, o.channel, o.digest, o.attempts, o.created_at, "
             f"o.next_attempt_at, {self._delta_columns} FROM outbox o "
@@ -213,7 +221,7 @@ class OutboxQueries:
             "WHERE o.state = 'pending' AND o.group_id IN (SELECT DISTINCT o.group_id "
             f"FROM outbox o WHERE o.state = 'pending' AND {due} ORDER BY o.group_id LIMIT ?) "
             "ORDER BY o.group_id, o.id",
-            (now, int(flush), limit),
+            (now, int(flush), *skip, limit),
         )
         groups: dict[int, list[Any]] = {}
         for row in rows:
