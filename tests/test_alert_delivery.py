@@ -294,3 +294,30 @@ class TestSilences:
         await record(store, [finding()], to("hook"))
         await drain(Sender(store, {"hook": hook}))
         assert len(receiver.posts) == 1
+
+
+async def test_pending_alerts_survive_the_upgrade(tmp_path: Path) -> None:
+    """An alert left pending by the previous schema is sent after the upgrade, as one
+    message with the key it always had."""
+    from monitor.store.schema import MIGRATIONS
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        for number, script in enumerate(MIGRATIONS[:2], start=1):
+            conn.executescript(f"{script}\nPRAGMA user_version={number};")
+        conn.execute("INSERT INTO items (id, key, url, seen_at) VALUES (1, 'k', 'u', 0)")
+        conn.execute(
+            "INSERT INTO deltas (id, item_id, kind, actor, demand, actor_name, demand_title, "
+            "stance, sentence, url, title, source, published, historical, first_seen, articles, "
+            "created_at) VALUES (7, 1, 'new_condition', 'russia', 'ceasefire', 'Russia', "
+            "'Ceasefire', 'demands', 'Russia demands it.', 'https://n.example/1', 'T', 'S', 0, 0, "
+            "0, 1, 0)"
+        )
+        conn.execute("INSERT INTO outbox (id, delta_id, channel, created_at) VALUES (3, 7, 'x', 0)")
+    store = await Store.open(db)
+    try:
+        (group,) = await store.due_groups(now=time.time())
+    finally:
+        await store.close()
+    assert (group.key, group.channel, group.digest) == ("newsmon-alert-3", "x", None)
+    assert [d.id for d in group.deltas] == [7]
