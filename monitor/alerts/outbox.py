@@ -226,6 +226,9 @@ class Sender:
                 await self.channels[name].send_notice(notice, key=f"newsmon-ops-{event.id}")
             except ChannelError as exc:
                 errors.append(exc)
+            except Exception as exc:  # a bug: keep the traceback, retry like a passing failure
+                log.exception("ops.notice_crashed", channel=name, kind=event.kind)
+                errors.append(ChannelError(name, f"internal error: {type(exc).__name__}"))
         now = time.time()
         if len(errors) < len(targets):
             await self.store.mark_ops_event(event.id, state="sent", now=now)
