@@ -73,3 +73,31 @@ def test_default_ops_is_the_terminal_only_without_channels(tmp_path: Path) -> No
     assert load_config(write(tmp_path, "")).ops_channels() == ["terminal"]
     path = write(tmp_path, "channels:\n  t: {type: terminal}\n")
     assert load_config(path).ops_channels() == []
+
+
+def test_readme_config_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's configuration example is valid, every alert key included."""
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    for directory in ("rules", "local", "templates", "creds"):
+        (tmp_path / directory).mkdir()
+    (tmp_path / "local" / "wire.xml").write_text("<rss/>")
+    for name in ("smtp-password", "webhook-hmac-key"):
+        (tmp_path / "creds" / name).write_text("s3cret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    for name in ("SLACK_WEBHOOK", "SLACK_BOT_TOKEN", "WEBHOOK_URL", "APPRISE_URL"):
+        monkeypatch.setenv(f"NEWSMON_{name}", "ntfy://ntfy.sh/x")
+    config = load_config(write(tmp_path, example))
+    assert set(config.channels) == {
+        "terminal",
+        "desk-slack",
+        "desk-bot",
+        "feeds-out",
+        "phone",
+        "desk-mail",
+    }
+    assert [r.continue_ for r in config.routes] == [True, False, False]
+    assert config.ops == ["desk-mail"]
