@@ -6,17 +6,16 @@ repeat it) ever reaches an error: errors name the channel and say what went wron
 
 from __future__ import annotations
 
-__all__ = ["HttpAnswer", "Poster", "classify", "retry_after"]
+__all__ = ["HttpAnswer", "Poster", "classify"]
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
 
 from monitor import USER_AGENT
 from monitor.errors import ChannelError
+from monitor.sources.http import parse_retry_after
 
 # Enough of an answer to judge it and to show the other end's reason.
 _BODY_LIMIT = 65536
@@ -34,9 +33,10 @@ class HttpAnswer:
 class Poster:
     """One aiohttp session, opened on first use inside the running loop."""
 
-    def __init__(self, channel: str, *, timeout: float) -> None:
+    def __init__(self, channel: str, *, timeout: float, url_name: str = "URL") -> None:
         self._channel = channel
         self._timeout = timeout
+        self._url_name = url_name
         self._session: aiohttp.ClientSession | None = None
 
     async def post(self, url: str, data: bytes, headers: Mapping[str, str]) -> HttpAnswer:
@@ -51,11 +51,11 @@ class Poster:
             ) as response:
                 body = await _read_start(response)
                 return HttpAnswer(
-                    response.status, body, retry_after(response.headers.get("Retry-After"))
+                    response.status, body, parse_retry_after(response.headers.get("Retry-After"))
                 )
         except aiohttp.InvalidURL:
-            raise ChannelError(self._channel, "invalid URL", permanent=True) from None
-        except TimeoutError:
+            raise ChannelError(self._channel, f"invalid {self._url_name}", permanent=True) from None
+        except TimeoutError:  # also aiohttp's ServerTimeoutError and ConnectionTimeoutError
             raise ChannelError(self._channel, f"timed out after {self._timeout:g}s") from None
         except aiohttp.ClientConnectorError as exc:
             reason = exc.os_error.strerror or type(exc.os_error).__name__
@@ -102,20 +102,3 @@ async def _read_start(response: aiohttp.ClientResponse) -> str:
             break
         data += chunk
     return data.decode("utf-8", "replace")
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

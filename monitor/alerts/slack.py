@@ -9,22 +9,16 @@ from __future__ import annotations
 
 __all__ = ["SlackChannel"]
 
+import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import aiohttp
-
-from monitor import USER_AGENT
 from monitor.alerts.notice import Notice
+from monitor.alerts.posting import Poster
 from monitor.alerts.render import notice_slack
 from monitor.alerts.templates import Renderer
 from monitor.errors import ChannelError
 from monitor.model import Delta
-
-# Enough of an error body to show Slack's reason ("invalid_payload", "no_service").
-_BODY_LIMIT = 4096
 
 
 class SlackChannel:
@@ -41,8 +35,7 @@ class SlackChannel:
         self.name = name
         self._renderer = renderer or Renderer()
         self._webhook_url = webhook_url
-        self._timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
+        self._poster = Poster(name, timeout=timeout, url_name="webhook URL")
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Post one message; raise ``ChannelError`` unless Slack answered 200 "ok".
@@ -57,45 +50,19 @@ class SlackChannel:
         await self._post(notice_slack(notice), key)
 
     async def _post(self, payload: dict[str, Any], key: str) -> None:
-        try:
-            async with self._client().post(
-                self._webhook_url,
-                json=payload,
-                headers={"Idempotency-Key": key},
-                # A redirected POST would be replayed as a GET and "succeed" without posting.
-                allow_redirects=False,
-            ) as response:
-                body = await _read_start(response)
-                status = response.status
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-        except aiohttp.InvalidURL:
-            raise ChannelError(self.name, "invalid webhook URL", permanent=True) from None
-        except TimeoutError:  # also aiohttp's ServerTimeoutError and ConnectionTimeoutError
-            raise ChannelError(self.name, f"timed out after {self._timeout:g}s") from None
-        except aiohttp.ClientConnectorError as exc:
-            reason = exc.os_error.strerror or type(exc.os_error).__name__
-            raise ChannelError(self.name, f"cannot connect: {reason}") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ChannelError(self.name, f"request failed: {type(exc).__name__}") from None
-        _check(self.name, status, body, retry_after)
+        answer = await self._poster.post(
+            self._webhook_url,
+            json.dumps(payload).encode(),
+            {"Content-Type": "application/json", "Idempotency-Key": key},
+        )
+        _check(self.name, answer.status, answer.body, answer.retry_after)
 
     async def aclose(self) -> None:
         """Close the HTTP session; a later ``send`` opens a new one."""
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        await self._poster.aclose()
 
     def __repr__(self) -> str:
         return f"SlackChannel(name={self.name!r})"
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Created on first use, inside the running loop, as aiohttp requires.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                headers={"User-Agent": USER_AGENT},
-            )
-        return self._session
 
 
 def _check(channel: str, status: int, body: str, retry_after: float | None) -> None:
@@ -114,31 +81,3 @@ def _check(channel: str, status: int, body: str, retry_after: float | None) -> N
         raise ChannelError(channel, f"HTTP {status}: webhook redirected", permanent=True)
     # 400 invalid_payload, 403 action_prohibited, 404 no_service, 410 channel_is_archived.
     raise ChannelError(channel, f"HTTP {status}: {said}", permanent=True)
-
-
-async def _read_start(response: aiohttp.ClientResponse) -> str:
-    """The first ``_BODY_LIMIT`` bytes of the body, as text: enough to judge, never too much."""
-    data = bytearray()
-    while len(data) < _BODY_LIMIT:
-        chunk = await response.content.read(_BODY_LIMIT - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data.decode("utf-8", "replace")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
