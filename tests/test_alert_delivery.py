@@ -157,6 +157,35 @@ class TestRetries:
         assert [doc["kind"] for doc in receiver.documents] == ["alert_failed"]
 
 
+class TestOpsNotices:
+    async def test_feed_notices_go_to_the_ops_channel_once(
+        self, store: Store, receiver: Receiver, hook: WebhookChannel
+    ) -> None:
+        """A notice queued by another part of newsmon (a feed failing) is sent to the ops
+        channel once, and marked sent."""
+        await store.add_ops_event(
+            "feed_failing", "https://feeds.example/rss", "5 polls failed", now=time.time()
+        )
+        sender = Sender(store, {"hook": hook}, ops=["hook"])
+        await sender.deliver_due()
+        await sender.deliver_due()
+        (notice,) = receiver.documents
+        assert (notice["kind"], notice["summary"]) == ("feed_failing", "5 polls failed")
+        assert notice["title"] == "newsmon ops: feed failing: https://feeds.example/rss"
+        assert await store.ops_events() == []
+
+    async def test_without_ops_channel_notices_are_logged(self, store: Store) -> None:
+        """No ops channel configured: the notice goes to the log and is not retried."""
+        from structlog.testing import capture_logs
+
+        await store.add_ops_event("feed_quiet", "https://f.example", "no entries for 3d", now=0)
+        with capture_logs() as logs:
+            await Sender(store, {}).deliver_due()
+        assert [e["event"] for e in logs] == ["ops.notice"]
+        assert logs[0]["note"] == "no entries for 3d"
+        assert await store.ops_events() == []
+
+
 class TestGrouping:
     async def test_deltas_of_one_article_are_one_message(
         self, store: Store, receiver: Receiver, hook: WebhookChannel
