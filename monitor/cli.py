@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.config import Config, load_config, parse_duration, read_secret
+from monitor.cli_alerts import COMMANDS as ALERT_COMMANDS
+from monitor.cli_alerts import add_parsers as add_alert_parsers
+from monitor.config import Config, load_config, parse_duration, secret_values
 from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
 from monitor.extract import extract_text
 from monitor.logs import configure_logging
@@ -131,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     config_arg(status)
     status.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+    add_alert_parsers(sub, config_arg)
     return parser
 
 
@@ -177,12 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.db:
         config = config.model_copy(update={"database": str(Path(args.db).resolve())})
-    secrets = [
-        read_secret(s, n)
-        for n, c in config.channel_configs().items()
-        for s in (getattr(c, "webhook_url", None), getattr(c, "password", None))
-        if s
-    ]
+    secrets = secret_values(config)
     json_logs = None if args.log_format is None else args.log_format == "json"
     configure_logging(json=json_logs, secrets=secrets)
     return asyncio.run(run_daemon(config, once=args.once))
@@ -195,6 +193,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
+    if config.alerts.templates and not problems:
+        from monitor.alerts.templates import Renderer
+
+        try:
+            Renderer(config.alerts.templates).check()
+        except ConfigError as exc:
+            problems += [str(p) for p in exc.problems]
     dirs = [Path(d) for d in (args.rules or config.rules)] or [bundled_rules_dir()]
     rule_problems = check_rules(dirs)
     problems += [str(p) for p in rule_problems]
@@ -363,6 +368,7 @@ COMMANDS = {
     "replay": cmd_replay,
     "events": cmd_events,
     "status": cmd_status,
+    **ALERT_COMMANDS,
 }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_FEEDS",
+    "AlertsConfig",
+    "AppriseConfig",
     "ChannelConfig",
     "Config",
     "EmailConfig",
@@ -18,8 +20,11 @@ __all__ = [
     "RouteConfig",
     "SlackConfig",
     "TerminalConfig",
+    "WebhookConfig",
+    "channel_secrets",
     "default_database_path",
     "load_config",
+    "secret_values",
 ]
 
 import os
@@ -72,6 +77,16 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def parse_wait(value: Any) -> float:
+    """Like :func:`parse_duration`, but zero ("0s": no wait) is allowed."""
+    if value in (0, "0", "0s"):
+        return 0.0
+    return parse_duration(value)
+
+
+Wait = Annotated[float, BeforeValidator(parse_wait)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -115,14 +130,29 @@ class TerminalConfig(_Strict):
     """Alerts printed to standard output."""
 
     type: Literal["terminal"]
+    rate_limit: float | None = Field(default=None, gt=0)
 
 
 class SlackConfig(_Strict):
-    """A Slack incoming webhook; its URL is a secret."""
+    """Slack: an incoming webhook (its URL is a secret), or a bot token and a channel id, with
+    which every later delta on an (actor, demand) goes into the thread of its first alert."""
 
     type: Literal["slack"]
-    webhook_url: Secret
+    webhook_url: Secret | None = None
+    bot_token: Secret | None = None
+    channel: str | None = None
+    api_url: str = "https://slack.com/api"
     timeout: Duration = 10.0
+    # Slack allows about one message per second per webhook or channel.
+    rate_limit: float | None = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> SlackConfig:
+        if (self.webhook_url is None) == (self.bot_token is None):
+            raise ValueError("give exactly one of webhook_url: or bot_token: (with channel:)")
+        if self.bot_token is not None and not self.channel:
+            raise ValueError("bot_token: needs channel: (the Slack channel id, e.g. C0123456)")
+        return self
 
 
 class EmailConfig(_Strict):
@@ -138,16 +168,68 @@ class EmailConfig(_Strict):
     starttls: bool = False
     tls: bool = False
     timeout: Duration = 30.0
+    rate_limit: float | None = Field(default=None, gt=0)
 
 
-ChannelConfig = Annotated[TerminalConfig | SlackConfig | EmailConfig, Field(discriminator="type")]
+class WebhookConfig(_Strict):
+    """JSON posted to a URL (a secret: it may carry a token), signed with HMAC-SHA256."""
+
+    type: Literal["webhook"]
+    url: Secret
+    hmac_key: Secret | None = None
+    timeout: Duration = 10.0
+    rate_limit: float | None = Field(default=None, gt=0)
+
+
+class AppriseConfig(_Strict):
+    """Any service Apprise knows (Teams, Telegram, Discord, ntfy, ...), by its Apprise URL."""
+
+    type: Literal["apprise"]
+    url: Secret
+    rate_limit: float | None = Field(default=None, gt=0)
+
+
+ChannelConfig = Annotated[
+    TerminalConfig | SlackConfig | EmailConfig | WebhookConfig | AppriseConfig,
+    Field(discriminator="type"),
+]
 
 
 class RouteConfig(_Strict):
-    """Deltas of these kinds (all kinds when empty) go to these channels."""
+    """Deltas that match every given list (an empty list matches all) go to these channels.
+
+    Routes are tried in order; the first that matches decides, unless it says ``continue:
+    true``, in which case the next ones are tried too (as in Alertmanager). ``digest``: ``auto``
+    sends ``demand_repeated`` into the digest and the rest at once; ``never`` sends all at once;
+    ``hourly`` or ``daily`` puts everything matched into that digest.
+    """
 
     kinds: list[DeltaKind] = Field(default_factory=list)
+    actors: list[str] = Field(default_factory=list)
+    demands: list[str] = Field(default_factory=list)
+    severities: list[Literal["low", "medium", "high"]] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
     channels: list[str] = Field(min_length=1)
+    continue_: bool = Field(default=False, alias="continue")
+    digest: Literal["auto", "never", "hourly", "daily"] = "auto"
+    group_wait: Wait | None = None
+    realert: Wait | None = None
+
+
+class AlertsConfig(_Strict):
+    """How alerts are grouped, throttled and retried (routes may override the first three)."""
+
+    # Deltas of one (actor, demand) within this window arrive as one message.
+    group_wait: Wait = 30.0
+    # A (actor, demand, kind) already sent on a channel is not sent again within this interval.
+    realert: Wait = 4 * 3600.0
+    # The period of the default digest, which gathers demand_repeated.
+    digest: Literal["hourly", "daily"] = "hourly"
+    # Retries: exponential from retry_base, capped at retry_max, with jitter.
+    retry_base: Duration = 5.0
+    retry_max: Duration = 3600.0
+    # Jinja2 templates that replace the built-in ones (see the README); relative to the config.
+    templates: str | None = None
 
 
 class HttpConfig(_Strict):
@@ -187,6 +269,9 @@ class Config(_Strict):
     # Reload when a rule file (or this config file) changes, as on SIGHUP.
     watch: bool = True
     endpoint: EndpointConfig | None = None
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # Channels that get notices for ops (an alert parked as failed, a feed failing, ...).
+    ops: list[str] = Field(default_factory=list)
     source: str = Field(default="(defaults)", exclude=True)
 
     @field_validator("feeds", mode="before")
@@ -215,6 +300,28 @@ class Config(_Strict):
     def route_list(self) -> list[RouteConfig]:
         """The configured routes, or every kind to every channel."""
         return self.routes or [RouteConfig(channels=list(self.channel_configs()))]
+
+    def ops_channels(self) -> list[str]:
+        """Channels for ops notices: as configured, else the terminal when it is the default."""
+        return self.ops or ([] if self.channels else ["terminal"])
+
+
+def channel_secrets(channel: BaseModel) -> dict[str, Secret]:
+    """The secret fields of a channel config, by key."""
+    return {
+        key: value
+        for key in type(channel).model_fields
+        if isinstance(value := getattr(channel, key), Secret)
+    }
+
+
+def secret_values(config: Config) -> list[str]:
+    """Every secret value the config names, read now: for the log redactor."""
+    return [
+        read_secret(secret, name)
+        for name, channel in config.channel_configs().items()
+        for secret in channel_secrets(channel).values()
+    ]
 
 
 def default_database_path() -> Path:
@@ -257,6 +364,11 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             "feeds": feeds,
             "rules": [rel(r) for r in config.rules],
             "database": rel(config.database) if config.database else None,
+            "alerts": config.alerts.model_copy(
+                update={
+                    "templates": rel(config.alerts.templates) if config.alerts.templates else None
+                }
+            ),
         }
     )
 
@@ -276,14 +388,27 @@ def _semantic_problems(config: Config, doc: YamlDocument) -> list[Problem]:
                         f"no channel named {name!r} (channels: {', '.join(sorted(names))})",
                     )
                 )
+    for i, name in enumerate(config.ops):
+        if name not in names:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.lines.line(("ops", i)),
+                    f"ops[{i}]",
+                    f"no channel named {name!r} (channels: {', '.join(sorted(names))})",
+                )
+            )
+    if config.alerts.templates and not Path(config.alerts.templates).is_dir():
+        problems.append(
+            Problem(
+                doc.path,
+                doc.lines.line(("alerts", "templates")),
+                "alerts.templates",
+                f"not a directory: {config.alerts.templates}",
+            )
+        )
     for name, channel in config.channels.items():
-        secrets = {
-            "webhook_url": getattr(channel, "webhook_url", None),
-            "password": getattr(channel, "password", None),
-        }
-        for key, secret in secrets.items():
-            if secret is None:
-                continue
+        for key, secret in channel_secrets(channel).items():
             try:
                 read_secret(secret, name)
             except ValueError as exc:

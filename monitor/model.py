@@ -95,6 +95,10 @@ class Delta:
     # History of the pair after this delta, for the reader of an alert.
     first_seen: datetime | None = None
     articles: int = 1
+    # Distinct sources that voiced the pair so far (0: not known, e.g. before issue 6).
+    sources: int = 0
+    # The demand's severity in the rules when recorded ("low", "medium", "high"; "" unknown).
+    severity: str = ""
 
 
 @dataclass(frozen=True)

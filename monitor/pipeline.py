@@ -12,9 +12,10 @@ __all__ = ["Pipeline", "item_key"]
 import hashlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -58,7 +59,8 @@ class Pipeline:
     rules: RuleSet
     pool: CpuPool
     http: HttpClient | None
-    route: Callable[[Delta], list[str]]
+    # The channels a delta goes to: names, or Deliveries that also say how (digest, grouping).
+    route: Callable[[Delta], Sequence[Any]]
     metrics: Metrics = field(default_factory=Metrics)
 
     def _names(self, delta: Delta) -> Delta:
@@ -68,6 +70,7 @@ class Pipeline:
             delta,
             actor_name=actor.name if actor else delta.actor,
             demand_title=demand.title if demand else delta.demand,
+            severity=demand.severity if demand else "",
         )
 
     async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:

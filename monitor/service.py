@@ -24,8 +24,9 @@ import structlog
 import watchfiles
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.alerts.build import rate_limits
 from monitor.alerts.channels import Channel
-from monitor.alerts.outbox import deliver_due
+from monitor.alerts.outbox import RetryPolicy, Sender
 from monitor.alerts.routing import Router, build_channels
 from monitor.config import Config
 from monitor.endpoint import serve_endpoint
@@ -91,10 +92,12 @@ class Service:
         hurry: asyncio.Event | None = None,
         notifier: Notifier | None = None,
         loaded: Reloaded | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
         self.channels = channels
+        self.sender = sender or Sender(pipeline.store, channels)
         self.stop = stop
         # Set by a second SIGTERM: stop now, without waiting for items in flight.
         self.hurry = hurry or asyncio.Event()
@@ -154,12 +157,14 @@ class Service:
     async def _worker(self) -> None:
         store = self.pipeline.store
         while not self.stop.is_set():
+            # Cleared before looking, so that an item enqueued while this worker is busy
+            # wakes it at once instead of waiting out the timeout.
+            self._items_ready.clear()
             async with _survive("worker"):
                 if await self._process_claimed():
                     continue
             due = await store.next_item_due()
             timeout = 5.0 if due is None else max(0.05, min(5.0, due - time.time()))
-            self._items_ready.clear()
             if self.stop.is_set():
                 break
             with contextlib.suppress(TimeoutError):
@@ -179,23 +184,26 @@ class Service:
     async def _sender(self) -> None:
         store = self.pipeline.store
         while not self.stop.is_set():
+            # Cleared before looking, so that an alert recorded while the sender is busy
+            # wakes it at once instead of waiting out the timeout.
+            self._alerts_ready.clear()
             async with _survive("sender"):
-                await deliver_due(store, self.channels)
+                await self.sender.deliver_due()
             due = await store.next_alert_due()
             timeout = 5.0 if due is None else max(0.05, min(5.0, due - time.time()))
-            self._alerts_ready.clear()
             if self.stop.is_set():
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._alerts_ready.wait(), timeout)
 
     async def drain_alerts(self, *, bound: float = ONCE_DELIVERY_BOUND) -> None:
-        """Send what is due, retrying passing failures for at most ``bound`` seconds."""
+        """Send what is due, groups still gathering included (digests wait for their time),
+        retrying passing failures for at most ``bound`` seconds."""
         store = self.pipeline.store
         deadline = time.monotonic() + bound
-        await deliver_due(store, self.channels, base_backoff=1.0)
+        await self.sender.deliver_due(flush=True)
         while not self.stop.is_set():
-            due = await store.next_alert_due()
+            due = await store.next_alert_due(alerts_only=True)
             if due is None:
                 return
             wait = max(0.0, due - time.time())
@@ -204,7 +212,7 @@ class Service:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), wait)
-            await deliver_due(store, self.channels, base_backoff=1.0)
+            await self.sender.deliver_due(flush=True)
 
     # -- the two ways to run ---------------------------------------------------------------------
 
@@ -298,7 +306,7 @@ class Service:
                 await sender
                 # Items that finished during the stop made alerts: send what can be sent
                 # within the same bound (the rest waits in the outbox for the next start).
-                await deliver_due(self.pipeline.store, self.channels)
+                await self.sender.deliver_due(flush=True)
 
             try:
                 await self._until_stopped(loops())
@@ -378,7 +386,7 @@ class Service:
         path = None if self.config.source == DEFAULTS else self.config.source
         try:
             new = load_everything(path, database=self.config.database)
-            channels = build_channels(new.config)
+            channels = build_channels(new.config, self.pipeline.store)
         except (ConfigError, RuleError) as exc:
             problems = [str(p) for p in exc.problems]
             log.error("reload.failed", problems=problems, kept=self.loaded.rules.version)
@@ -395,8 +403,9 @@ class Service:
         old_channels = self.channels
         self.loaded, self.config = new, new.config
         self.pipeline.rules = new.rules
-        self.pipeline.route = Router(new.config.route_list())
+        self.pipeline.route = Router(new.config.route_list(), new.config.alerts)
         self.channels = channels
+        self.sender = alert_sender(new.config, self.pipeline.store, channels)
         for channel in old_channels.values():
             await channel.aclose()
         await self.pipeline.store.sync_feeds(feed_rows(new.config))
@@ -426,6 +435,17 @@ def feed_rows(config: Config) -> list[tuple[str, str, float]]:
     ]
 
 
+def alert_sender(config: Config, store: Store, channels: dict[str, Channel]) -> Sender:
+    """The outbox sender the config asks for: ops channels, rate limits, retry policy."""
+    return Sender(
+        store,
+        channels,
+        ops=config.ops_channels(),
+        rate_limits=rate_limits(config),
+        retry=RetryPolicy(config.alerts.retry_base, config.alerts.retry_max),
+    )
+
+
 async def run_daemon(
     config: Config,
     *,
@@ -443,7 +463,6 @@ async def run_daemon(
     notifier = notifier or Notifier()
     loop = asyncio.get_running_loop()
     rules = load_rules(rule_dirs(config))
-    channels = build_channels(config)
     service: Service | None = None
 
     def on_stop_signal() -> None:
@@ -465,6 +484,8 @@ async def run_daemon(
         async with AsyncExitStack() as stack:
             store = await Store.open(config.database_path())
             stack.push_async_callback(store.close)
+            # Channels close before the store: a Slack bot channel keeps its threads there.
+            channels = build_channels(config, store)
             pool = CpuPool()
             stack.callback(pool.close)
             http = await stack.enter_async_context(
@@ -478,9 +499,19 @@ async def run_daemon(
                 {"rules_version": rules.version, "rules_loaded_at": str(time.time())},
                 now=time.time(),
             )
-            pipeline = Pipeline(store, rules, pool, http, Router(config.route_list()))
+            pipeline = Pipeline(
+                store, rules, pool, http, Router(config.route_list(), config.alerts)
+            )
             pipeline.metrics.rules_loaded(rules.version)
-            service = Service(config, pipeline, channels, stop=stop, hurry=hurry, notifier=notifier)
+            service = Service(
+                config,
+                pipeline,
+                channels,
+                stop=stop,
+                hurry=hurry,
+                notifier=notifier,
+                sender=alert_sender(config, store, channels),
+            )
             log.info(
                 "rules.loaded",
                 actors=len(rules.actors),
@@ -494,10 +525,10 @@ async def run_daemon(
                 else:
                     await service.run_forever()
             finally:
-                channels = service.channels
+                # A reload may have replaced the channels: close the ones in force.
+                for channel in service.channels.values():
+                    await channel.aclose()
     finally:
-        for channel in channels.values():
-            await channel.aclose()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     return 0

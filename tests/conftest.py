@@ -6,12 +6,21 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from aiosmtpd.controller import Controller
 
-from tests.servers import FakeSlack, LocalSite, Mailbox, free_port
+from tests.servers import FakeSlack, LocalSite, Mailbox, Receiver, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """`newsmon` commands run in-process configure logging onto a captured stream: put the
+    defaults back after each test, so that no later test logs into a closed file."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
@@ -54,3 +63,15 @@ def smtp_port(mailbox: Mailbox) -> Iterator[int]:
     controller.start()
     yield controller.port
     controller.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A real aiohttp webhook receiver on 127.0.0.1 at /hooks/newsmon/s3cret-path."""
+    fake = Receiver()
+    local = LocalSite()
+    local.route("/hooks/newsmon/s3cret-path", fake.handle, method="POST")
+    await local.start()
+    fake.url = local.url("/hooks/newsmon/s3cret-path")
+    yield fake
+    await local.stop()

@@ -5,9 +5,12 @@ Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import json
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -62,7 +65,9 @@ class LocalSite:
 class FakeSlack:
     """A webhook endpoint that records posts and answers with ``status``, ``body``, ``headers``.
 
-    ``script`` lists statuses to answer first, one per post (e.g. three 500s), before ``status``.
+    ``script`` lists statuses to answer first, one per post (e.g. three 500s), before ``status``;
+    an entry may be ``(status, headers)``, e.g. ``(429, {"Retry-After": "2"})``. ``times`` has
+    the monotonic time of every post, answered or not.
     """
 
     url: str = ""
@@ -70,12 +75,16 @@ class FakeSlack:
     status: int = 200
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
-    script: list[int] = field(default_factory=list)
+    script: list[int | tuple[int, dict[str, str]]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.times.append(time.monotonic())
         payload = await request.json()
         if self.script:
-            return web.Response(status=self.script.pop(0), text="scripted failure")
+            entry = self.script.pop(0)
+            status, headers = entry if isinstance(entry, tuple) else (entry, {})
+            return web.Response(status=status, text="scripted failure", headers=headers)
         self.posts.append((dict(request.headers), payload))
         return web.Response(status=self.status, text=self.body, headers=self.headers)
 
@@ -105,3 +114,30 @@ class Mailbox:
         parsed = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: records each JSON post with its headers and raw body; answers
+    ``status``, after the statuses in ``script``; waits ``delay`` seconds before answering."""
+
+    url: str = ""
+    posts: list[tuple[dict[str, str], Any, bytes]] = field(default_factory=list)
+    status: int = 200
+    script: list[int] = field(default_factory=list)
+    delay: float = 0.0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.script:
+            return web.Response(status=self.script.pop(0), text="scripted failure")
+        if self.status >= 300:
+            return web.Response(status=self.status, text="not here")
+        self.posts.append((dict(request.headers), json.loads(raw), raw))
+        return web.Response(status=self.status, text="thanks")
+
+    @property
+    def documents(self) -> list[Any]:
+        return [document for _, document, _ in self.posts]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sqlite3
 import sys
@@ -179,7 +180,12 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def headlines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith("New condition: ")]
+    """The alerts' headlines, without the title line of a grouped message ("... and N more")."""
+    return [
+        line
+        for line in output.splitlines()
+        if line.startswith("New condition: ") and not re.search(r" and \d+ more$", line)
+    ]
 
 
 async def test_offline_example_prints_the_seed_demands(tmp_path: Path) -> None:
@@ -196,6 +202,8 @@ async def test_offline_example_prints_the_seed_demands(tmp_path: Path) -> None:
     }
     assert set(headlines(out)) == expected
     assert len(headlines(out)) == len(expected)
+    # One article: its deltas arrive as one message, under one title.
+    assert len(re.findall(r" and \d+ more$", out, re.MULTILINE)) == 1
 
     code, out, err = await run_cli("run", "--once", "--config", "examples/offline.yaml", "--db", db)
     assert code == 0, err
@@ -209,7 +217,8 @@ async def test_sigterm_stops_cleanly_and_next_run_finishes_without_repeats(
     names = list(ARTICLES)
     serve_news(site, names, page_delay=1.0)
     await site.start()
-    config = write_config(tmp_path, site)
+    # No gathering window: each alert prints as soon as its article is recorded.
+    config = write_config(tmp_path, site, "alerts:\n  group_wait: 0s\n")
     proc = await asyncio.create_subprocess_exec(
         NEWSMON,
         "run",

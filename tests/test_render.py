@@ -112,7 +112,7 @@ class TestText:
             "“Moscow insists that Ukraine must never join NATO.”",
             "Example News · 2024-03-01 14:05 UTC · Kremlin sets out its terms",
             "https://news.example.org/kremlin-terms?id=7&lang=en",
-            "First seen 2024-02-01 09:00 UTC · 3 articles",
+            "First seen 2024-02-01 09:00 UTC · last seen 2024-03-01 14:05 UTC · 3 articles",
         ]
 
     def test_group_lists_every_delta(self) -> None:
@@ -179,7 +179,7 @@ class TestHtml:
             "New condition: Russia → Ukraine barred from NATO",
             "Example News · 2024-03-01 14:05 UTC",
             "Kremlin sets out its terms",
-            "First seen 2024-02-01 09:00 UTC · 3 articles",
+            "First seen 2024-02-01 09:00 UTC · last seen 2024-03-01 14:05 UTC · 3 articles",
         ):
             assert fact in page
 
@@ -206,7 +206,7 @@ class TestSlack:
         assert [element["text"] for element in context] == [
             "Example News · 2024-03-01 14:05 UTC · "
             "<https://news.example.org/kremlin-terms?id=7&amp;lang=en|Kremlin sets out its terms>",
-            "First seen 2024-02-01 09:00 UTC · 3 articles",
+            "First seen 2024-02-01 09:00 UTC · last seen 2024-03-01 14:05 UTC · 3 articles",
         ]
 
     def test_escapes_control_characters(self) -> None:

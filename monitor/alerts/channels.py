@@ -7,6 +7,7 @@ __all__ = ["Channel"]
 from collections.abc import Sequence
 from typing import Protocol
 
+from monitor.alerts.notice import Notice
 from monitor.model import Delta
 
 
@@ -26,6 +27,10 @@ class Channel(Protocol):
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Deliver one message for ``deltas``; raise ``ChannelError`` when it was not delivered."""
+        ...
+
+    async def send_notice(self, notice: Notice, *, key: str) -> None:
+        """Deliver one digest or ops notice; the same contract as ``send``."""
         ...
 
     async def aclose(self) -> None:

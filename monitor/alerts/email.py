@@ -18,7 +18,9 @@ from email.utils import format_datetime
 import aiosmtplib
 import structlog
 
-from monitor.alerts.render import render_html, render_text, subject
+from monitor.alerts.notice import Notice
+from monitor.alerts.render import notice_html, notice_text
+from monitor.alerts.templates import Renderer
 from monitor.errors import ChannelError
 from monitor.model import Delta
 
@@ -46,6 +48,7 @@ class EmailChannel:
         starttls: bool = False,
         use_tls: bool = False,
         timeout: float = 30.0,
+        renderer: Renderer | None = None,
     ) -> None:
         if not recipients:
             raise ValueError(f"email channel {name!r}: no recipients")
@@ -61,10 +64,19 @@ class EmailChannel:
         self._starttls = starttls
         self._use_tls = use_tls
         self._timeout = timeout
+        self._renderer = renderer or Renderer()
 
     async def send(self, deltas: Sequence[Delta], *, key: str) -> None:
         """Send one message; its Message-ID comes from ``key``, so a retry is the same message."""
-        message = self._message(deltas, key)
+        r = self._renderer
+        await self._send(self._message(r.subject(deltas), r.text(deltas), r.html(deltas), key), key)
+
+    async def send_notice(self, notice: Notice, *, key: str) -> None:
+        """Send a digest or an ops notice as one message, text and HTML."""
+        title = "[newsmon] " + " ".join(notice.title.split())
+        await self._send(self._message(title, notice_text(notice), notice_html(notice), key), key)
+
+    async def _send(self, message: EmailMessage, key: str) -> None:
         try:
             refused, _ = await aiosmtplib.send(
                 message,
@@ -117,17 +129,17 @@ class EmailChannel:
     def __repr__(self) -> str:
         return f"EmailChannel(name={self.name!r}, host={self._host!r}, port={self._port})"
 
-    def _message(self, deltas: Sequence[Delta], key: str) -> EmailMessage:
+    def _message(self, title: str, text: str, html: str, key: str) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = subject(deltas)
+        message["Subject"] = title
         message["From"] = self._sender
         message["To"] = ", ".join(self._recipients)
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = message_id(key)
         # Tells vacation responders and ticket systems not to answer a machine.
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(render_text(deltas))
-        message.add_alternative(render_html(deltas), subtype="html")
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
         return message
 
 

@@ -11,6 +11,9 @@ __all__ = [
     "HEADLINE_WIDTH",
     "KIND_LABELS",
     "headline",
+    "notice_html",
+    "notice_slack",
+    "notice_text",
     "render_html",
     "render_slack",
     "render_text",
@@ -24,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.alerts.notice import Notice
 from monitor.model import Delta
 
 KIND_LABELS = {
@@ -113,6 +117,63 @@ def render_slack(deltas: Sequence[Delta]) -> dict[str, Any]:
             blocks.append(_slack_context(f"…and {hidden} more not shown"))
     # Slack reads "text" as mrkdwn in notifications too, so it is escaped like the blocks.
     return {"text": _slack_esc(title), "blocks": blocks}
+
+
+def notice_text(notice: Notice) -> str:
+    """A notice (digest, ops) as plain text: its title, summary and one line per item."""
+    lines = [_clean(notice.title)]
+    if notice.summary:
+        lines.append(_clean(notice.summary))
+    for line in notice.lines:
+        text = f"• {_clean(line.text)}"
+        lines.append(f"{text}\n  {_clean(line.url)}" if line.url else text)
+    return "\n".join(lines)
+
+
+def notice_html(notice: Notice) -> str:
+    """A notice as small HTML; links only for web URLs."""
+    items = "".join(
+        f'<li><a href="{_esc_clean(line.url)}">{_esc_clean(line.text)}</a></li>'
+        if _is_web_url(line.url)
+        else f"<li>{_esc_clean(line.text)}</li>"
+        for line in notice.lines
+    )
+    summary = f'<p style="{_META_STYLE}">{_esc_clean(notice.summary)}</p>' if notice.summary else ""
+    body = f'<p style="{_H_STYLE}">{_esc_clean(notice.title)}</p>{summary}'
+    if items:
+        body += f"<ul>{items}</ul>"
+    return f'<div style="font-family:sans-serif;font-size:15px;line-height:1.4">{body}</div>'
+
+
+def notice_slack(notice: Notice) -> dict[str, Any]:
+    """A notice as a Slack payload: a header, the summary, the lines (links where safe)."""
+    title = _shorten(_clean(notice.title), _SLACK_HEADER_WIDTH)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title}}
+    ]
+    if notice.summary:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _slack_esc_clean(notice.summary)},
+            }
+        )
+    lines = [
+        f"• <{_slack_url(_clean(line.url))}|{_slack_esc_clean(line.text)}>"
+        if _is_web_url(line.url)
+        else f"• {_slack_esc_clean(line.text)}"
+        for line in notice.lines
+    ]
+    # A section holds 3,000 characters: split the list over as many sections as it needs.
+    chunk: list[str] = []
+    for line in lines[: 40 * 10]:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+            chunk = []
+        chunk.append(line[:2900])
+    if chunk:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+    return {"text": _slack_esc(title), "blocks": blocks[:50]}
 
 
 # --- plain text ---------------------------------------------------------------------------
@@ -213,9 +274,12 @@ def _source_line(delta: Delta, escape: Callable[[str], str]) -> str:
 
 def _history_line(delta: Delta) -> str:
     articles = f"{delta.articles} article" + ("" if delta.articles == 1 else "s")
+    if delta.sources:
+        articles += f" from {delta.sources} source" + ("" if delta.sources == 1 else "s")
     if delta.first_seen is None:
         return articles
-    return f"First seen {_when(delta.first_seen)} · {articles}"
+    # The delta is the pair's latest sighting: it was last seen in this very article.
+    return f"First seen {_when(delta.first_seen)} · last seen {_when(delta.published)} · {articles}"
 
 
 def _when(moment: datetime) -> str:

@@ -1,5 +1,16 @@
 """Persistence: the queues and the history, behind one narrow interface (SQLite for now)."""
 
+from monitor.store.outbox import AlertGroup, FailedAlert
 from monitor.store.sqlite import FeedRow, ItemRow, NewItem, OpsEvent, OutboxRow, Stats, Store
 
-__all__ = ["FeedRow", "ItemRow", "NewItem", "OpsEvent", "OutboxRow", "Stats", "Store"]
+__all__ = [
+    "AlertGroup",
+    "FailedAlert",
+    "FeedRow",
+    "ItemRow",
+    "NewItem",
+    "OpsEvent",
+    "OutboxRow",
+    "Stats",
+    "Store",
+]

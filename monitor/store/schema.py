@@ -135,4 +135,45 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # Alerts a desk wants to read (issue 6). Outbox rows sent as ONE message share a group_id
+    # (the id of the group's first row, so a lone alert keeps its old key); ``digest`` marks
+    # rows gathered into an hourly or daily digest. Silences mute deltas; ``suppressed`` says
+    # which deltas were recorded but not sent, and why. ``slack_threads`` remembers the first
+    # message of each (actor, demand) for Slack bot threads.
+    """
+    ALTER TABLE deltas ADD COLUMN severity TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deltas ADD COLUMN sources INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN group_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN digest TEXT;          -- NULL: an alert; 'hourly' | 'daily'
+    UPDATE outbox SET group_id = id;
+    CREATE INDEX outbox_group ON outbox (group_id);
+    CREATE INDEX outbox_channel ON outbox (channel, state, created_at);
+    CREATE TABLE silences (
+        id INTEGER PRIMARY KEY,
+        actor TEXT,                         -- NULL: any
+        demand TEXT,
+        kind TEXT,
+        source TEXT,
+        comment TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        ends_at REAL NOT NULL,
+        removed_at REAL
+    );
+    CREATE TABLE suppressed (
+        delta_id INTEGER NOT NULL REFERENCES deltas(id),
+        channel TEXT NOT NULL,
+        reason TEXT NOT NULL,               -- 'silenced' | 'realert'
+        silence_id INTEGER REFERENCES silences(id),
+        created_at REAL NOT NULL,
+        PRIMARY KEY (delta_id, channel)
+    );
+    CREATE TABLE slack_threads (
+        channel TEXT NOT NULL,              -- newsmon channel name
+        actor TEXT NOT NULL,
+        demand TEXT NOT NULL,
+        ts TEXT NOT NULL,                   -- Slack's id of the thread's first message
+        created_at REAL NOT NULL,
+        PRIMARY KEY (channel, actor, demand)
+    ) WITHOUT ROWID;
+    """,
 )

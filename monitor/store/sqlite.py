@@ -23,6 +23,7 @@ import aiosqlite
 
 from monitor.deltas import Position, advance, diff
 from monitor.model import Article, Delta, Finding
+from monitor.store.outbox import OutboxQueries, enqueue_alerts
 from monitor.store.schema import MIGRATIONS
 
 
@@ -121,7 +122,8 @@ class NewItem:
 
 _DELTA_COLUMNS = (
     "d.id, d.kind, d.actor, d.demand, d.stance, d.sentence, d.phrases, d.url, d.title, "
-    "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title"
+    "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title, "
+    "d.severity, d.sources"
 )
 
 
@@ -143,11 +145,16 @@ def _delta(row: Sequence[Any]) -> Delta:
         articles=row[13],
         actor_name=row[14],
         demand_title=row[15],
+        severity=row[16],
+        sources=row[17],
     )
 
 
-class Store:
+class Store(OutboxQueries):
     """The SQLite database behind the daemon and the CLI."""
+
+    _delta_columns = _DELTA_COLUMNS
+    _delta_of = staticmethod(_delta)
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
@@ -486,8 +493,8 @@ class Store:
                 cur = await db.execute(
                     "INSERT INTO deltas (item_id, kind, actor, demand, actor_name, demand_title, "
                     "stance, sentence, phrases, url, title, source, published, historical, "
-                    "first_seen, articles, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "first_seen, articles, created_at, severity, sources) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         item_id,
                         delta.kind,
@@ -506,14 +513,13 @@ class Store:
                         _ts(position.first_seen),
                         position.articles,
                         now,
+                        delta.severity,
+                        position.sources,
                     ),
                 )
-                delta_id = cur.lastrowid
-                await db.executemany(
-                    "INSERT INTO outbox (delta_id, channel, created_at) VALUES (?, ?, ?)",
-                    [(delta_id, channel, now) for channel in routes(delta)],
-                )
-                recorded.append(replace(delta, id=delta_id))
+                recorded.append(replace(delta, id=cur.lastrowid))
+            # The alerts, in this same transaction: grouped, silenced, throttled (issue 6).
+            await enqueue_alerts(db, recorded, routes, now=now)
             await db.execute(
                 "UPDATE items SET state = 'done', done_at = ?, error = NULL, "
                 "title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
@@ -542,10 +548,20 @@ class Store:
         )
         return [OutboxRow(row[0], row[1], row[2], _delta(row[3:])) for row in rows]
 
-    async def next_alert_due(self) -> float | None:
-        """When the next pending alert is due, or None when none is pending."""
+    async def next_alert_due(self, *, alerts_only: bool = False) -> float | None:
+        """When the next pending alert or ops notice is due, or None when none is pending.
+
+        ``alerts_only`` leaves out digests (which wait for their hour) and ops notices.
+        """
+        digests = " AND digest IS NULL" if alerts_only else ""
+        ops = (
+            ""
+            if alerts_only
+            else " UNION ALL SELECT next_attempt_at FROM ops_events WHERE state = 'pending'"
+        )
         rows = await self._fetchall(
-            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+            "SELECT min(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox "
+            f"WHERE state = 'pending'{digests}{ops})"
         )
         due = rows[0][0]
         return None if due is None else float(due)
