@@ -27,20 +27,29 @@ from __future__ import annotations
 
 __all__ = ["match"]
 
+import bisect
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from monitor.model import Finding
 from monitor.rulebook import RuleSet
-from monitor.rulebook.compile import Cue, Mention, Scan, SentenceScan
+from monitor.rulebook.compile import AGAINST, Cue, Mention, Scan, SentenceScan
 from monitor.rulebook.patterns import Node, Occurrence, find
 from monitor.rulebook.text import normalize_token
 
 WINDOW = 5  # most words between an actor and the cue it is the subject of
 CARRY = 2  # sentences a voicer is remembered for ("It also wants ...")
-_STANCES = {"demand": "demands", "obligation": "demands", "reject": "rejects", "drop": "drops"}
+_STANCES = {
+    "demand": "demands",
+    "obligation": "demands",
+    "reject": "rejects",
+    "drop": "drops",
+    "warn": "rejects",  # only against what a demand opposes: "warns Finland against joining"
+}
+# Rejecting what a demand opposes voices it; wanting it says too little to count.
+_FLIPPED = {"rejects": "demands"}
 
 
 def _terms(words: str) -> frozenset[str]:
@@ -48,11 +57,13 @@ def _terms(words: str) -> frozenset[str]:
 
 
 _OBJECT_BEFORE = _terms(
-    "with against to toward towards into on over about between among involving in at within near"
+    "with against to toward towards into on over about between among involving in at within near "
+    "around from primarily notably especially including"
 )
 _DETERMINERS = _terms("the a an its their our his her")
 _AND = _terms("and or")
 _AGENT_BEFORE = _terms("by from")
+_POSSESSIVES = _terms("its their his her our my your")
 _BE = _terms("is are was were be been being")
 _OF = _terms("the a an of for")  # "demilitarization of Ukraine", "neutral status for Kyiv"
 _PRONOUNS = _terms("he she it they")
@@ -103,7 +114,7 @@ class _Earlier:
 
     @cached_property
     def voices(self) -> _Voices:
-        return _voices(self.scan, self.sentence, [], [])
+        return _voices(self.scan, self.sentence, [], [], [])
 
     def subject(self) -> str | None:
         return self.voicer or self.voices.subject
@@ -143,45 +154,76 @@ def _findings(
 ) -> list[Finding]:
     """The findings of one sentence that has demand phrases and a cue or a context."""
     occurrences = {d: occs for d in sentence.demands if (occs := find(patterns[d], sentence.hits))}
+    # What a demand opposes counts only where the demand itself is not said outright.
+    occurrences = {
+        key: occs
+        for key, occs in occurrences.items()
+        if not (key.endswith(AGAINST) and key.removesuffix(AGAINST) in occurrences)
+    }
     if not occurrences:
         return []
     leaves = [leaf for occs in occurrences.values() for occ in occs for leaf in occ.leaves]
     covers = [span for occs in occurrences.values() for occ in occs for span in occ.cover]
-    voices = _voices(scan, sentence, leaves, covers)
+    windows = [(occ.start, occ.stop) for occs in occurrences.values() for occ in occs]
+    voices = _voices(scan, sentence, leaves, covers, windows)
     if not voices.ties and not any(e.voiced() for e in recent):
         return []  # the only cues were part of a demand's own words ("drop sanctions")
 
-    kinds: dict[str, set[str]] = {}
+    said_by: dict[str, list[Cue]] = {}  # each voice and the cues it speaks by
     for cue, actors in voices.ties:
         for actor in actors:
-            kinds.setdefault(actor, set()).add(cue.kind)
-    untied = {cue.kind for cue, actors in voices.ties if not actors}
+            said_by.setdefault(actor, []).append(cue)
+    untied = [cue for cue, actors in voices.ties if not actors]
+    untied_kinds = {cue.kind for cue in untied}
     eligible = voices.eligible
-    if not kinds:
+    named = set(said_by)  # voices tied to a cue or quoted, not guessed
+    if not said_by:
         # Nobody is named by a cue: the speaker, the first actor named, or the one before.
         voicer = voices.speaker or (
             eligible[0].actor if eligible else _carried(recent, pronoun=voices.pronoun)
         )
+        if voicer is not None and voicer == voices.speaker:
+            named.add(voicer)
         if voicer is not None:
-            kinds[voicer] = untied or {"demand"}
-    elif untied & {"reject", "drop"}:
+            said_by[voicer] = untied
+    elif untied_kinds & {"reject", "drop", "warn"}:
         # "Russia's demand ..., which Kyiv's negotiators rejected": a second voice.
-        others = (m.actor for m in eligible if m.actor not in kinds)
+        others = (m.actor for m in eligible if m.actor not in said_by)
         speaker = voices.speaker
-        voicer = speaker if speaker and speaker not in kinds else next(others, None)
+        voicer = speaker if speaker and speaker not in said_by else next(others, None)
         if voicer is not None:
-            kinds[voicer] = untied & {"reject", "drop"}
+            said_by[voicer] = [c for c in untied if c.kind in ("reject", "drop", "warn")]
 
     text = scan.text
     span = sentence.sentence
-    historical = _historical(scan, sentence, year) if kinds else False
+    historical = _historical(scan, sentence, year) if said_by else False
+    clause = _clauses(scan, sentence)
     findings = []
-    for demand, occs in sorted(occurrences.items(), key=lambda item: item[1][0].start):
+    for key, occs in sorted(occurrences.items(), key=lambda item: item[1][0].start):
         phrases = _phrases(scan, occs)
-        for actor, said in kinds.items():
+        against = key.endswith(AGAINST)
+        demand = key.removesuffix(AGAINST)
+        where = {clause(occ.start) for occ in occs}
+        for actor, cues in said_by.items():
+            # A refusal speaks only of what its own clause says: in "X and Y are the issues;
+            # Z is not discussed", Z is refused, X and Y are not.
+            said = {
+                c.kind
+                for c in cues
+                if c.kind in ("demand", "obligation") or clause(c.start) in where
+            } or ({"demand"} if not cues else set())
+            if not against:
+                said.discard("warn")
+            if not said:
+                continue
             stance = next(
-                _STANCES[k] for k in ("reject", "drop", "demand", "obligation") if k in said
+                _STANCES[k] for k in ("reject", "warn", "drop", "demand", "obligation") if k in said
             )
+            if against:
+                # Opposing what the demand opposes is voicing it; only a named voice counts.
+                if actor not in named or stance not in _FLIPPED:
+                    continue
+                stance = _FLIPPED[stance]
             findings.append(
                 Finding(
                     actor=actor,
@@ -197,7 +239,21 @@ def _findings(
     return findings
 
 
-def _voices(scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans) -> _Voices:
+def _clauses(scan: Scan, sentence: SentenceScan) -> Callable[[int], int]:
+    """The clause number of each token of the sentence: semicolons part clauses."""
+    starts, text = scan.tokens.starts, scan.text
+    first = sentence.sentence.first
+    bounds = [
+        i
+        for i in range(first + 1, sentence.sentence.stop)
+        if ";" in text[scan.tokens.ends[i - 1] : starts[i]]
+    ]
+    return lambda token: bisect.bisect_right(bounds, token)
+
+
+def _voices(
+    scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans, windows: Spans
+) -> _Voices:
     """Tie each stance cue to its actors, and find the speaker and the other actors named."""
     terms = scan.tokens.terms
     first = sentence.sentence.first
@@ -214,9 +270,13 @@ def _voices(scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans) ->
         if not _overlaps(m.start, m.stop, covers)
         and m.stop not in patients
         and not _follows(m, leaves, _OF, scan, first)
+        and not _precedes(m, leaves, scan)
         and not _follows(m, cue_spans, _DETERMINERS, scan, first)
     ]
-    ties = [(cue, _subjects(cue, free, leaves, covers, scan, first)) for cue in cues]
+    ties = [
+        (cue, _subjects(cue, sentence.mentions, free, leaves, covers, windows, scan, first))
+        for cue in cues
+    ]
     speaker = _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
     pronoun = any(terms[i] in _PRONOUNS for i in range(first, sentence.sentence.stop))
     return _Voices(ties, speaker, eligible, pronoun)
@@ -263,6 +323,15 @@ def _follows(mention: Mention, spans: Spans, skip: frozenset[str], scan: Scan, f
     return all(c.isalpha() or c.isspace() for c in between)
 
 
+def _precedes(mention: Mention, spans: Spans, scan: Scan) -> bool:
+    """Whether the name stands right before a demand's words, as their owner: "Kyiv's
+    recognition of Crimea", "NATO's non-expansion" name targets, not voices."""
+    if not any(start == mention.stop for start, _ in spans):
+        return False
+    starts, ends = scan.tokens.starts, scan.tokens.ends
+    return scan.text[ends[mention.stop - 1] : starts[mention.stop]].isspace()
+
+
 def _not_objects(mentions: list[Mention], terms: list[str], first: int) -> list[Mention]:
     """The names that do not follow "with", "to", "against"...: talked to, not talking."""
     objects: list[Mention] = []
@@ -281,8 +350,10 @@ def _not_objects(mentions: list[Mention], terms: list[str], first: int) -> list[
 def _subjects(
     cue: Cue,
     mentions: list[Mention],
+    free: list[Mention],
     leaves: Spans,
     covers: Spans,
+    windows: Spans,
     scan: Scan,
     first: int,
 ) -> tuple[str, ...]:
@@ -291,7 +362,9 @@ def _subjects(
     The subject of "must" is the one obliged, never the voice, and so is the subject of a
     passive ("Russia was offered a truce"). A name inside a demand's window voices it only when
     it touches its cue ("Russia's demand to bar Ukraine ..."), and a name that is one of its
-    phrases only to refuse or drop it ("Kyiv rejects neutrality").
+    phrases only to refuse or drop it, inside its words ("Kyiv rejects neutrality"). A name
+    that touches the cue owns it even after a preposition ("related to the Russian
+    initiative"), but not a name that only qualifies a noun ("its NATO membership bid").
     """
     if cue.kind == "obligation":
         return ()
@@ -299,8 +372,13 @@ def _subjects(
     passive = _passive(cue, scan, first)
 
     def can_voice(mention: Mention, gap: int) -> bool:
+        if mention.start > first and terms[mention.start - 1] in _POSSESSIVES:
+            return False
+        if mention not in free and gap > 0:
+            return False
         if _overlaps(mention.start, mention.stop, leaves):
-            return cue.kind != "demand" and gap <= 1
+            inside = any(s <= cue.start < e for s, e in windows)
+            return cue.kind != "demand" and gap <= 1 and inside
         return gap == 0 or not _overlaps(mention.start, mention.stop, covers)
 
     nearest: Mention | None = None

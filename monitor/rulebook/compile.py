@@ -8,7 +8,16 @@ then groups the hits by sentence, ready for :mod:`monitor.match` to weigh.
 
 from __future__ import annotations
 
-__all__ = ["CUE_KINDS", "Cue", "Matcher", "Mention", "Scan", "SentenceScan", "build_matcher"]
+__all__ = [
+    "AGAINST",
+    "CUE_KINDS",
+    "Cue",
+    "Matcher",
+    "Mention",
+    "Scan",
+    "SentenceScan",
+    "build_matcher",
+]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +36,9 @@ from monitor.rulebook.patterns import (
 from monitor.rulebook.schema import AllPattern, AnyPattern, NotPattern, Pattern
 from monitor.rulebook.text import Sentence, Tokens, phrase_terms, split_sentences, tokenize
 
-CUE_KINDS = ("demand", "obligation", "reject", "drop", "speech", "historical")
+CUE_KINDS = ("demand", "obligation", "reject", "drop", "warn", "speech", "historical")
+# Key suffix of a demand's ``against`` pattern; no id can contain a space.
+AGAINST = " against"
 
 
 @dataclass(frozen=True)
@@ -117,9 +128,11 @@ class Matcher:
         cues: list[Cue] = []
         demands: set[str] = set()
         # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
-        # actor or cue kind ends no later than it: "Vladimir Putin" holds "Putin".
+        # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
+        # whatever its kind: "need to" (obligation) holds "need", "no longer demand" (drop)
+        # holds "demand".
         actor_reach: dict[str, int] = {}
-        cue_reach: dict[str, int] = {}
+        cue_reach = -1
         for start, minus_stop, term in sorted(found):
             stop = -minus_stop
             hits.setdefault(term, []).append((start, stop))
@@ -127,10 +140,10 @@ class Matcher:
             if actor is not None and actor_reach.get(actor, -1) < stop:
                 mentions.append(Mention(start, stop, actor))
                 actor_reach[actor] = stop
-            for kind in self.cues_of.get(term, ()):
-                if cue_reach.get(kind, -1) < stop:
-                    cues.append(Cue(start, stop, kind))
-                    cue_reach[kind] = stop
+            kinds = self.cues_of.get(term, ())
+            if kinds and cue_reach < stop:
+                cues.extend(Cue(start, stop, kind) for kind in kinds)
+                cue_reach = stop
             if term in self.demands_of:
                 demands.update(self.demands_of[term])
         possible = [

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 import monitor
 from monitor.errors import Problem, RuleError
-from monitor.rulebook.compile import CUE_KINDS, build_matcher
+from monitor.rulebook.compile import AGAINST, CUE_KINDS, build_matcher
 from monitor.rulebook.ruleset import Actor, Demand, Example, RuleSet
 from monitor.rulebook.schema import (
     TAG_SUFFIX,
@@ -156,6 +156,9 @@ def _phrase_problems(doc: YamlDocument, spec: RuleFileSpec) -> list[Problem]:
                 problems.append(_problem(doc, ("actors", i, "aliases", j), "alias has no words"))
     for i, demand in enumerate(spec.demands):
         problems += _pattern_problems(doc, demand.match, ("demands", i, "match"), inside_all=False)
+        if demand.against is not None:
+            path: PathKey = ("demands", i, "against")
+            problems += _pattern_problems(doc, demand.against, path, inside_all=False)
     if spec.cues is not None:
         for kind in CUE_KINDS:
             for j, phrase in enumerate(getattr(spec.cues, kind)):
@@ -230,11 +233,13 @@ def _build(files: list[_File]) -> RuleSet:
     for kind in CUE_KINDS:
         phrases = (p for f in files if f.spec.cues for p in getattr(f.spec.cues, kind))
         cues[kind] = tuple(dict.fromkeys(phrases))
-    matcher = build_matcher(
-        {a.id: a.aliases for a in actors.values()},
-        {d.id: d.match for f in files for d in f.spec.demands},
-        cues,
-    )
+    patterns: dict[str, Pattern] = {}
+    for file in files:
+        for d in file.spec.demands:
+            patterns[d.id] = d.match
+            if d.against is not None:
+                patterns[d.id + AGAINST] = d.against
+    matcher = build_matcher({a.id: a.aliases for a in actors.values()}, patterns, cues)
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.text.encode("utf-8") + b"\0")

@@ -111,6 +111,9 @@ class DemandSpec(_Strict):
     description: str = ""
     severity: Literal["low", "medium", "high"]
     match: Pattern
+    # What the demand opposes ("NATO expansion" for nato-non-expansion): an actor who rejects
+    # it voices the demand, and one who wants it rejects the demand.
+    against: Pattern | None = None
     examples: ExamplesSpec = ExamplesSpec()
 
 
@@ -121,6 +124,7 @@ class CuesSpec(_Strict):
     obligation: list[Text] = []
     reject: list[Text] = []
     drop: list[Text] = []
+    warn: list[Text] = []
     speech: list[Text] = []
     historical: list[Text] = []
 
