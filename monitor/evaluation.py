@@ -7,10 +7,10 @@ shared corpora and is read here. A finding counts as right when all three agree.
 
 from __future__ import annotations
 
-__all__ = ["Passage", "Report", "Score", "evaluate", "load_passages"]
+__all__ = ["SOURCE_VOICES", "Passage", "Report", "Score", "evaluate", "load_passages"]
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,12 @@ from monitor.match import match
 from monitor.rulebook import RuleSet
 
 Triple = tuple[str, str, str]  # (actor, demand, stance)
+
+# Corpus files that are an actor's own statements: the matcher's ``voice`` for them.
+SOURCE_VOICES = {
+    "official_press_releases_putin_2021-10_2022-06.jsonl": "russia",
+    "official_press_releases_zelenskyy_2021-10_2022-06.jsonl": "ukraine",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Passage:
     expected: frozenset[Triple]
     text: str
     year: int | None = None
+    voice: str | None = None  # the actor the source speaks for, if any
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,12 @@ class Report:
     passages: int = 0
 
 
-def load_passages(labels: Path, corpora: Path) -> list[Passage]:
+def load_passages(
+    labels: Path, corpora: Path, voices: Mapping[str, str] = SOURCE_VOICES
+) -> list[Passage]:
     """Read the labelled references in ``labels`` and their texts from ``corpora``.
+
+    ``voices`` names the actor whose own statements a corpus file holds (none: no voice).
 
     Raises ``ValueError`` naming the line when a reference does not resolve.
     """
@@ -111,6 +122,7 @@ def load_passages(labels: Path, corpora: Path) -> list[Passage]:
                 expected=frozenset((a, d, s) for a, d, s in ref["findings"]),
                 text=text[start:end],
                 year=int(date[:4]) if isinstance(date, str) and date[:4].isdigit() else None,
+                voice=voices.get(name),
             )
         )
     return passages
@@ -130,7 +142,8 @@ def evaluate(passages: Iterable[Passage], rules: RuleSet) -> Report:
     for passage in passages:
         count += 1
         found = {
-            (f.actor, f.demand, f.stance) for f in match(passage.text, rules, year=passage.year)
+            (f.actor, f.demand, f.stance)
+            for f in match(passage.text, rules, year=passage.year, voice=passage.voice)
         }
         for triple in found | passage.expected:
             score = _score(triple in found, triple in passage.expected)

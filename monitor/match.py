@@ -67,6 +67,10 @@ _POSSESSIVES = _terms("its their his her our my your")
 _BE = _terms("is are was were be been being")
 _OF = _terms("the a an of for")  # "demilitarization of Ukraine", "neutral status for Kyiv"
 _PRONOUNS = _terms("he she it they")
+_FIRST_PERSON = _terms("we our us i my")
+# "The President said" without "of ...": in a government's own statement, its head.
+_THE_WORD, _OF_WORD = normalize_token("the"), normalize_token("of")
+_TITLES = _terms("president")
 _YEAR_BEFORE = _terms(
     "in during late early mid until by of january february march april may june july august "
     "september october november december"
@@ -91,6 +95,7 @@ class _Voices:
     speaker: str | None
     eligible: list[Mention]  # actors named outside every demand, not as an object or target
     pronoun: bool  # "he", "it", "they": someone named before
+    first_person: bool = False  # "we", "our", "the President": the source, if it has a voice
 
     @property
     def subject(self) -> str | None:
@@ -123,11 +128,16 @@ class _Earlier:
         return self.voicer is not None or self.voices.voiced
 
 
-def match(text: str, rules: RuleSet, *, year: int | None = None) -> list[Finding]:
+def match(
+    text: str, rules: RuleSet, *, year: int | None = None, voice: str | None = None
+) -> list[Finding]:
     """Every (actor, demand, stance) that ``text`` shows, each with its first evidence sentence.
 
     Pure and fast: no I/O. ``year`` is the year the article was written; sentences that name an
     earlier year in the past tense are marked historical (without it, any year counts).
+    ``voice`` is the actor the text speaks for, when it is that actor's own statement (the
+    Kremlin's press releases speak for ``russia``): its "we", "our" and unnamed "the President"
+    are that actor, and so is a stance that names nobody else.
     """
     scan = rules.matcher.scan(text)
     patterns = rules.matcher.patterns
@@ -138,7 +148,7 @@ def match(text: str, rules: RuleSet, *, year: int | None = None) -> list[Finding
         if sentence.demands and (
             any(c.kind in _STANCES for c in sentence.cues) or any(e.voiced() for e in recent)
         ):
-            findings = _findings(scan, sentence, patterns, recent, year)
+            findings = _findings(scan, sentence, patterns, recent, year, voice)
         for finding in findings:
             found.setdefault((finding.actor, finding.demand, finding.stance), finding)
         recent.append(_Earlier(scan, sentence, findings[0].actor if findings else None))
@@ -151,6 +161,7 @@ def _findings(
     patterns: Mapping[str, Node],
     recent: deque[_Earlier],
     year: int | None,
+    voice: str | None = None,
 ) -> list[Finding]:
     """The findings of one sentence that has demand phrases and a cue or a context."""
     occurrences = {d: occs for d in sentence.demands if (occs := find(patterns[d], sentence.hits))}
@@ -178,11 +189,16 @@ def _findings(
     eligible = voices.eligible
     named = set(said_by)  # voices tied to a cue or quoted, not guessed
     if not said_by:
-        # Nobody is named by a cue: the speaker, the first actor named, or the one before.
-        voicer = voices.speaker or (
-            eligible[0].actor if eligible else _carried(recent, pronoun=voices.pronoun)
+        # Nobody is named by a cue: the speaker, the source itself speaking ("we insist"), the
+        # first actor named, the one before, or the source.
+        own = voice if voice is not None and voices.first_person else None
+        voicer = (
+            voices.speaker
+            or own
+            or (eligible[0].actor if eligible else _carried(recent, pronoun=voices.pronoun))
+            or voice
         )
-        if voicer is not None and voicer == voices.speaker:
+        if voicer is not None and voicer in (voices.speaker, own):
             named.add(voicer)
         if voicer is not None:
             said_by[voicer] = untied
@@ -278,8 +294,15 @@ def _voices(
         for cue in cues
     ]
     speaker = _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
-    pronoun = any(terms[i] in _PRONOUNS for i in range(first, sentence.sentence.stop))
-    return _Voices(ties, speaker, eligible, pronoun)
+    words = range(first, sentence.sentence.stop)
+    pronoun = any(terms[i] in _PRONOUNS for i in words)
+    first_person = any(terms[i] in _FIRST_PERSON for i in words) or any(
+        terms[i] == _THE_WORD
+        and terms[i + 1] in _TITLES
+        and (i + 2 >= len(terms) or terms[i + 2] != _OF_WORD)
+        for i in range(first, sentence.sentence.stop - 1)
+    )
+    return _Voices(ties, speaker, eligible, pronoun, first_person)
 
 
 def _passive(cue: Cue, scan: Scan, first: int) -> bool:

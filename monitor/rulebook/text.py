@@ -34,6 +34,15 @@ _BRITISH = (
     ("yse", "yze"),
     ("ysed", "yzed"),
 )
+# Words the stemmer folds into another word of a different meaning: "initial" into
+# "initiative", "concerning" (about) into "concern", "objective" into "object (to)".
+_KEEP = {
+    "initial": "initial",
+    "initially": "initial",
+    "concerning": "concerning",
+    "objective": "objective",
+    "objectives": "objective",
+}
 # Snowball's C stemmer never releases the GIL, so one shared instance is safe.
 _STEMMER = Stemmer.Stemmer("english")
 US = "u.s"  # "US" and "U.S." (the country), never the pronoun "us"
@@ -54,6 +63,8 @@ def normalize_token(raw: str) -> str:
         word = "".join(
             c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
         )
+    if word in _KEEP:
+        return _KEEP[word]
     for british, american in _BRITISH:
         if word.endswith(british) and len(word) - len(british) >= 3:
             word = word[: -len(british)] + american
