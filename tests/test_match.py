@@ -265,3 +265,69 @@ class TestHistory:
         """ "In prior negotiations", "previously" mark the past."""
         text = "In prior negotiations, Russia demanded a ban on Ukraine joining NATO."
         assert match(text, rules)[0].historical
+
+
+class TestOpposition:
+    def test_opposing_what_a_demand_opposes_voices_it(self, rules: RuleSet) -> None:
+        """ "Opposing NATO expansion" is demanding that it stop (the `against` pattern)."""
+        assert voices("China joins Russia in opposing NATO expansion.", rules) == {
+            ("russia", "demands", "nato-non-expansion")
+        }
+        assert voices("Moscow is categorically opposed to Ukraine joining NATO.", rules) == {
+            ("russia", "demands", "ukraine-nato-ban")
+        }
+
+    def test_a_warning_counts_only_against_what_a_demand_opposes(self, rules: RuleSet) -> None:
+        """ "Russia warns Finland against NATO membership" voices a demand; a warning about
+        a ceasefire says no stance on it."""
+        assert voices("Russia warns Finland against NATO membership.", rules) == {
+            ("russia", "demands", "nato-non-expansion")
+        }
+        assert match("Analysts warn that Putin may use a ceasefire to regroup.", rules) == []
+
+    def test_opposition_needs_a_named_voice(self, rules: RuleSet) -> None:
+        """A guessed voice is not enough to turn "refused ... joining NATO" into a demand."""
+        text = "Germany has refused joining NATO allies in sending weapons to Ukraine."
+        assert match(text, rules) == []
+
+
+class TestClauses:
+    def test_a_refusal_speaks_for_its_own_clause(self, rules: RuleSet) -> None:
+        """ "A and B are the issues; C is not discussed": only C is refused."""
+        text = (
+            "Security guarantees are the most important issue; demilitarization is not "
+            "discussed at all, Zelensky said."
+        )
+        assert voices(text, rules) == {("ukraine", "rejects", "demilitarization")}
+
+
+class TestSourceVoice:
+    def test_first_person_is_the_source(self, rules: RuleSet) -> None:
+        """In a government's own statement, "we" and "our" are that government."""
+        text = "We insist on legally binding security guarantees."
+        assert match(text, rules) == []
+        assert {(f.actor, f.stance, f.demand) for f in match(text, rules, voice="russia")} == {
+            ("russia", "demands", "security-guarantees")
+        }
+
+    def test_unnamed_president_is_the_source(self, rules: RuleSet) -> None:
+        """ "The President emphasised ..." is the source's head; a named actor still wins."""
+        text = "The President emphasised the need for legally binding security guarantees."
+        found = {(f.actor, f.demand) for f in match(text, rules, voice="ukraine")}
+        assert found == {("ukraine", "security-guarantees")}
+        named = "Putin insists on legally binding security guarantees."
+        found = {(f.actor, f.demand) for f in match(named, rules, voice="ukraine")}
+        assert found == {("russia", "security-guarantees")}
+
+
+class TestStems:
+    @pytest.mark.parametrize(
+        ("text", "cue"),
+        [
+            ("Putin shifted from denazifying Ukraine at the initial stage.", "initial"),
+            ("Kyiv made compromises concerning territory.", "concerning"),
+        ],
+    )
+    def test_words_the_stemmer_would_confuse(self, rules: RuleSet, text: str, cue: str) -> None:
+        """ "initial" is not "initiative", "concerning" is not "concern": no cue, no finding."""
+        assert match(text, rules) == []
