@@ -22,8 +22,10 @@ from monitor.rulebook.compile import AGAINST, CUE_KINDS, build_matcher
 from monitor.rulebook.ruleset import Actor, Demand, Example, RuleSet
 from monitor.rulebook.schema import (
     TAG_SUFFIX,
+    ActorSpec,
     AllPattern,
     AnyPattern,
+    DemandSpec,
     NotPattern,
     Pattern,
     RuleFileSpec,
@@ -243,6 +245,10 @@ def _build(files: list[_File]) -> RuleSet:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.text.encode("utf-8") + b"\0")
+    # What each rule says, so a reload can tell which rules it added, removed or changed.
+    digests = {f"actor:{a.id}": _digest(a) for f in files for a in f.spec.actors}
+    digests.update({f"demand:{d.id}": _digest(d) for f in files for d in f.spec.demands})
+    digests["cues"] = hashlib.sha256(repr(sorted(cues.items())).encode("utf-8")).hexdigest()[:12]
     return RuleSet(
         actors=actors,
         demands=demands,
@@ -251,7 +257,12 @@ def _build(files: list[_File]) -> RuleSet:
         matcher=matcher,
         cues=cues,
         examples=tuple(_examples(files)),
+        digests=digests,
     )
+
+
+def _digest(spec: ActorSpec | DemandSpec) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode("utf-8")).hexdigest()[:12]
 
 
 def _examples(files: list[_File]) -> list[Example]:

@@ -45,7 +45,8 @@ class Example:
 class RuleSet:
     """Everything the rule files say, compiled once for :func:`monitor.match.match`.
 
-    ``version`` is a short hash of the files' contents: it changes when any rule changes.
+    ``version`` is a short hash of the files' contents: it changes when any rule changes;
+    ``digests`` hashes each actor and demand, so two versions can be compared rule by rule.
     """
 
     actors: Mapping[str, Actor]
@@ -55,3 +56,4 @@ class RuleSet:
     matcher: Matcher = field(repr=False, compare=False)
     cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
+    digests: Mapping[str, str] = field(default_factory=dict)  # "actor:russia" -> its hash
