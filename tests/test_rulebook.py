@@ -355,7 +355,7 @@ class TestLanguageLimits:
         )
         problem = only(problems(tmp_path))
         assert (problem.line, problem.field) == (12, "demands[0].match")
-        assert "any, all or not" in problem.message
+        assert "any, all, not or fragment" in problem.message
 
     def test_empty_against_pattern(self, tmp_path: Path) -> None:
         """An `against` pattern is checked like `match`: an empty phrase names its field."""
@@ -427,3 +427,59 @@ class TestReload:
         write(tmp_path, "r.yaml", "demands: [")
         with pytest.raises(RuleError):
             RuleBook([tmp_path])
+
+
+FRAGMENTS = """\
+fragments:
+  truce-words: {any: [ceasefire, truce, armistice]}
+"""
+
+
+class TestFragments:
+    def test_a_fragment_is_shared_across_files(self, tmp_path: Path) -> None:
+        """A pattern named in one file is used by a demand in another."""
+        write(tmp_path, "a-fragments.yaml", FRAGMENTS)
+        write(
+            tmp_path,
+            "b.yaml",
+            ACTORS + DEMAND.replace("{any: [ceasefire, truce]}", "{fragment: truce-words}"),
+        )
+        rules = load_rules([tmp_path])
+        assert [f.demand for f in match("Moscow wants an armistice.", rules)] == ["ceasefire"]
+        assert check_rules([tmp_path]) == []
+
+    def test_unknown_fragment(self, tmp_path: Path) -> None:
+        """A name no file defines is refused where it is used."""
+        write(
+            tmp_path,
+            "r.yaml",
+            ACTORS + DEMAND.replace("{any: [ceasefire, truce]}", "{fragment: truce-wrds}"),
+        )
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (12, "demands[0].match.fragment")
+        assert problem.message == "no fragment named 'truce-wrds'"
+
+    def test_fragment_defined_twice(self, tmp_path: Path) -> None:
+        """The same fragment name in two files: the second points at the first."""
+        write(tmp_path, "a.yaml", ACTORS + DEMAND + FRAGMENTS)
+        write(tmp_path, "b.yaml", FRAGMENTS)
+        problem = only(problems(tmp_path))
+        assert problem.file.endswith("b.yaml")
+        assert (problem.line, problem.field) == (2, "fragments.truce-words")
+        assert "a.yaml:17" in problem.message
+
+    def test_fragment_that_contains_itself(self, tmp_path: Path) -> None:
+        """A fragment that refers to itself, even through another, is refused."""
+        text = "fragments:\n  a: {any: [x, {fragment: b}]}\n  b: {all: [y, {fragment: a}]}\n"
+        write(tmp_path, "r.yaml", ACTORS + DEMAND + text)
+        found = problems(tmp_path)
+        assert {(p.line, p.field, p.message) for p in found} == {
+            (17, "fragments.a", "fragment refers to itself"),
+            (18, "fragments.b", "fragment refers to itself"),
+        }
+
+    def test_bundled_pack_shares_fragments(self) -> None:
+        """The bundled demands name Ukraine and NATO through shared fragments."""
+        text = (bundled_rules_dir() / "demands-security.yaml").read_text(encoding="utf-8")
+        assert "{fragment: ukraine}" in text
+        assert "{fragment: nato}" in text

@@ -10,7 +10,7 @@ __all__ = ["bundled_rules_dir", "load_rules"]
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from monitor.rulebook.schema import (
     AllPattern,
     AnyPattern,
     DemandSpec,
+    FragmentPattern,
     NotPattern,
     Pattern,
     RuleFileSpec,
@@ -78,9 +79,11 @@ def load_rules(dirs: Sequence[Path]) -> RuleSet:
         if parsed is not None:
             files.append(parsed)
     problems += _duplicates(files)
+    fragments, found = _fragments(files)
+    problems += found
     if problems:
         raise RuleError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.field)))
-    return _build(files)
+    return _build(files, fragments)
 
 
 def _rule_files(dirs: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
@@ -161,6 +164,8 @@ def _phrase_problems(doc: YamlDocument, spec: RuleFileSpec) -> list[Problem]:
         if demand.against is not None:
             path: PathKey = ("demands", i, "against")
             problems += _pattern_problems(doc, demand.against, path, inside_all=False)
+    for name, fragment in spec.fragments.items():
+        problems += _pattern_problems(doc, fragment, ("fragments", name), inside_all=False)
     if spec.cues is not None:
         for kind in CUE_KINDS:
             for j, phrase in enumerate(getattr(spec.cues, kind)):
@@ -174,6 +179,8 @@ def _pattern_problems(
 ) -> list[Problem]:
     if isinstance(pattern, str):
         return [] if phrase_terms(pattern) else [_problem(doc, path, "phrase has no words")]
+    if isinstance(pattern, FragmentPattern):
+        return []  # checked once every file is read: see _fragments
     if isinstance(pattern, NotPattern):
         problems = (
             [] if inside_all else [_problem(doc, (*path, "not"), "'not' stands only in 'all'")]
@@ -190,6 +197,77 @@ def _pattern_problems(
     for j, part in enumerate(parts):
         problems += _pattern_problems(doc, part, (*path, key, j), inside_all=key == "all")
     return problems
+
+
+def _refs(pattern: Pattern, path: PathKey) -> Iterator[tuple[PathKey, str]]:
+    """Every fragment a pattern names, with where it names it."""
+    if isinstance(pattern, FragmentPattern):
+        yield (*path, "fragment"), pattern.fragment
+    elif isinstance(pattern, NotPattern):
+        yield from _refs(pattern.not_, (*path, "not"))
+    elif isinstance(pattern, AnyPattern | AllPattern):
+        key = "any" if isinstance(pattern, AnyPattern) else "all"
+        parts = pattern.any if isinstance(pattern, AnyPattern) else pattern.all
+        for j, part in enumerate(parts):
+            yield from _refs(part, (*path, key, j))
+
+
+def _fragments(files: list[_File]) -> tuple[dict[str, Pattern], list[Problem]]:
+    """The named fragments of all files, and every misuse: a name defined twice, a name that
+    no file defines, a fragment that contains itself."""
+    fragments: dict[str, Pattern] = {}
+    where: dict[str, str] = {}
+    problems: list[Problem] = []
+    for file in files:
+        for name, fragment in file.spec.fragments.items():
+            path: PathKey = ("fragments", name)
+            if name in fragments:
+                message = f"fragment '{name}' is already defined at {where[name]}"
+                problems.append(_problem(file.doc, path, message))
+                continue
+            fragments[name] = fragment
+            where[name] = f"{file.doc.path}:{file.doc.lines.line(path)}"
+    for file in files:
+        uses: list[tuple[PathKey, Pattern]] = [
+            (("fragments", n), p) for n, p in file.spec.fragments.items()
+        ]
+        for i, demand in enumerate(file.spec.demands):
+            uses.append((("demands", i, "match"), demand.match))
+            if demand.against is not None:
+                uses.append((("demands", i, "against"), demand.against))
+        for path, pattern in uses:
+            for ref_path, name in _refs(pattern, path):
+                if name not in fragments:
+                    problems.append(_problem(file.doc, ref_path, f"no fragment named '{name}'"))
+    for name in fragments:
+        if _cycle(name, fragments, ()):
+            file_path, _, line = where[name].rpartition(":")
+            problems.append(
+                Problem(file_path, int(line), f"fragments.{name}", "fragment refers to itself")
+            )
+    return fragments, problems
+
+
+def _cycle(name: str, fragments: dict[str, Pattern], stack: tuple[str, ...]) -> bool:
+    if name in stack:
+        return True
+    pattern = fragments.get(name)
+    if pattern is None:
+        return False
+    return any(_cycle(ref, fragments, (*stack, name)) for _, ref in _refs(pattern, ()))
+
+
+def _resolve(pattern: Pattern, fragments: dict[str, Pattern]) -> Pattern:
+    """The pattern with every fragment written out in its place."""
+    if isinstance(pattern, FragmentPattern):
+        return _resolve(fragments[pattern.fragment], fragments)
+    if isinstance(pattern, NotPattern):
+        return NotPattern.model_validate({"not": _resolve(pattern.not_, fragments)})
+    if isinstance(pattern, AnyPattern):
+        return AnyPattern(any=[_resolve(p, fragments) for p in pattern.any])
+    if isinstance(pattern, AllPattern):
+        return AllPattern(all=[_resolve(p, fragments) for p in pattern.all], near=pattern.near)
+    return pattern
 
 
 def _duplicates(files: list[_File]) -> list[Problem]:
@@ -224,7 +302,7 @@ def _duplicates(files: list[_File]) -> list[Problem]:
     return problems
 
 
-def _build(files: list[_File]) -> RuleSet:
+def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
     actors = {a.id: Actor(a.id, a.name, tuple(a.aliases)) for f in files for a in f.spec.actors}
     demands = {
         d.id: Demand(d.id, d.title, d.description.strip(), d.severity)
@@ -238,9 +316,9 @@ def _build(files: list[_File]) -> RuleSet:
     patterns: dict[str, Pattern] = {}
     for file in files:
         for d in file.spec.demands:
-            patterns[d.id] = d.match
+            patterns[d.id] = _resolve(d.match, fragments)
             if d.against is not None:
-                patterns[d.id + AGAINST] = d.against
+                patterns[d.id + AGAINST] = _resolve(d.against, fragments)
     matcher = build_matcher({a.id: a.aliases for a in actors.values()}, patterns, cues)
     digest = hashlib.sha256()
     for file in files:

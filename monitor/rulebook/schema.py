@@ -1,8 +1,9 @@
 """The shape of a rule file, as pydantic models that refuse unknown keys.
 
-A rule file may hold ``actors``, ``demands`` and ``cues``; every key is optional, and several
-files add up. A pattern is a phrase, or a mapping with exactly one of ``any``, ``all`` or
-``not`` (``all`` may add ``near``).
+A rule file may hold ``actors``, ``demands``, ``cues`` and ``fragments``; every key is
+optional, and several files add up. A pattern is a phrase, or a mapping with exactly one of
+``any``, ``all``, ``not`` (``all`` may add ``near``) or ``fragment`` (a named pattern from the
+``fragments`` of any file).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "CuesSpec",
     "DemandSpec",
     "ExamplesSpec",
+    "FragmentPattern",
     "NotPattern",
     "Pattern",
     "RuleFileSpec",
@@ -49,9 +51,9 @@ def _pattern_kind(value: Any) -> str | None:
     if isinstance(value, str):
         return "phrase" + TAG_SUFFIX
     if isinstance(value, dict):
-        kind = next((key for key in ("any", "all", "not") if key in value), None)
+        kind = next((key for key in ("any", "all", "not", "fragment") if key in value), None)
         return None if kind is None else kind + TAG_SUFFIX
-    if isinstance(value, AnyPattern | AllPattern | NotPattern):
+    if isinstance(value, AnyPattern | AllPattern | NotPattern | FragmentPattern):
         return type(value).__name__.removesuffix("Pattern").lower() + TAG_SUFFIX
     return None
 
@@ -75,15 +77,22 @@ class NotPattern(_Strict):
     not_: Pattern = Field(alias="not")
 
 
+class FragmentPattern(_Strict):
+    """A named pattern from a ``fragments`` section, shared across files."""
+
+    fragment: Slug
+
+
 Pattern = Annotated[
     Annotated[Text, Tag("phrase" + TAG_SUFFIX)]
     | Annotated[AnyPattern, Tag("any" + TAG_SUFFIX)]
     | Annotated[AllPattern, Tag("all" + TAG_SUFFIX)]
-    | Annotated[NotPattern, Tag("not" + TAG_SUFFIX)],
+    | Annotated[NotPattern, Tag("not" + TAG_SUFFIX)]
+    | Annotated[FragmentPattern, Tag("fragment" + TAG_SUFFIX)],
     Discriminator(
         _pattern_kind,
         custom_error_type="pattern",
-        custom_error_message="a pattern is a phrase, or a mapping with any, all or not",
+        custom_error_message="a pattern is a phrase, or a mapping with any, all, not or fragment",
     ),
 ]
 
@@ -135,7 +144,8 @@ class RuleFileSpec(_Strict):
     actors: list[ActorSpec] = []
     demands: list[DemandSpec] = []
     cues: CuesSpec | None = None
+    fragments: dict[Slug, Pattern] = {}
 
 
-for _model in (AnyPattern, AllPattern, NotPattern, DemandSpec, RuleFileSpec):
+for _model in (AnyPattern, AllPattern, NotPattern, FragmentPattern, DemandSpec, RuleFileSpec):
     _model.model_rebuild()
