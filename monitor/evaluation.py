@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["SOURCE_VOICES", "Passage", "Report", "Score", "evaluate", "load_passages"]
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ class Passage:
     kind: str
     expected: frozenset[Triple]
     text: str
-    year: int | None = None
+    date: dt.date | None = None  # when the record was written, if it says
     voice: str | None = None  # the actor the source speaks for, if any
 
 
@@ -121,7 +122,7 @@ def load_passages(
                 kind=ref["kind"],
                 expected=frozenset((a, d, s) for a, d, s in ref["findings"]),
                 text=text[start:end],
-                year=int(date[:4]) if isinstance(date, str) and date[:4].isdigit() else None,
+                date=dt.date.fromisoformat(date[:10]) if isinstance(date, str) else None,
                 voice=voices.get(name),
             )
         )
@@ -143,7 +144,7 @@ def evaluate(passages: Iterable[Passage], rules: RuleSet) -> Report:
         count += 1
         found = {
             (f.actor, f.demand, f.stance)
-            for f in match(passage.text, rules, year=passage.year, voice=passage.voice)
+            for f in match(passage.text, rules, on=passage.date, voice=passage.voice)
         }
         for triple in found | passage.expected:
             score = _score(triple in found, triple in passage.expected)

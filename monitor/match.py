@@ -28,6 +28,7 @@ from __future__ import annotations
 __all__ = ["match"]
 
 import bisect
+import datetime as dt
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -129,7 +130,12 @@ class _Earlier:
 
 
 def match(
-    text: str, rules: RuleSet, *, year: int | None = None, voice: str | None = None
+    text: str,
+    rules: RuleSet,
+    *,
+    year: int | None = None,
+    voice: str | None = None,
+    on: dt.date | None = None,
 ) -> list[Finding]:
     """Every (actor, demand, stance) that ``text`` shows, each with its first evidence sentence.
 
@@ -137,9 +143,13 @@ def match(
     earlier year in the past tense are marked historical (without it, any year counts).
     ``voice`` is the actor the text speaks for, when it is that actor's own statement (the
     Kremlin's press releases speak for ``russia``): its "we", "our" and unnamed "the President"
-    are that actor, and so is a stance that names nobody else.
+    are that actor, and so is a stance that names nobody else. ``on`` is the day it was
+    written: aliases valid only at other dates (an official's term) name nobody then, and it
+    gives ``year`` when that is not given.
     """
-    scan = rules.matcher.scan(text)
+    if year is None and on is not None:
+        year = on.year
+    scan = rules.matcher.scan(text, on)
     patterns = rules.matcher.patterns
     found: dict[tuple[str, str, str], Finding] = {}
     recent: deque[_Earlier] = deque(maxlen=CARRY)
@@ -192,11 +202,16 @@ def _findings(
         # Nobody is named by a cue: the speaker, the source itself speaking ("we insist"), the
         # first actor named, the one before, or the source.
         own = voice if voice is not None and voices.first_person else None
+        # A demand nobody is named for carries over, or is the source's; a refusal may be
+        # anyone's ("Biden rejected it" with Biden out of office), so it carries only
+        # through a pronoun ("It later dropped the demand").
+        demanding = untied_kinds <= {"demand", "obligation"}
+        carried = _carried(recent, pronoun=voices.pronoun) if demanding or voices.pronoun else None
         voicer = (
             voices.speaker
             or own
-            or (eligible[0].actor if eligible else _carried(recent, pronoun=voices.pronoun))
-            or voice
+            or (eligible[0].actor if eligible else carried)
+            or (voice if demanding else None)
         )
         if voicer is not None and voicer in (voices.speaker, own):
             named.add(voicer)

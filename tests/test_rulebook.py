@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import ahocorasick
@@ -483,3 +484,37 @@ class TestFragments:
         text = (bundled_rules_dir() / "demands-security.yaml").read_text(encoding="utf-8")
         assert "{fragment: ukraine}" in text
         assert "{fragment: nato}" in text
+
+
+DATED = """\
+actors:
+  - id: united-states
+    name: United States
+    aliases: [Washington, {name: Blinken, from: 2021-01-26, until: 2025-01-20}]
+"""
+
+
+class TestDatedAliases:
+    def test_an_official_counts_only_in_office(self, tmp_path: Path) -> None:
+        """A dated alias names its actor between its dates, and nobody outside them."""
+        write(tmp_path, "r.yaml", DATED + DEMAND)
+        rules = load_rules([tmp_path])
+        text = "Blinken wants a truce."
+        assert [f.actor for f in match(text, rules, on=date(2022, 3, 1))] == ["united-states"]
+        assert match(text, rules, on=date(2025, 6, 1)) == []
+        assert [f.actor for f in match(text, rules)] == ["united-states"]  # no date: all count
+        assert [f.actor for f in match("Washington wants a truce.", rules, on=date(2030, 1, 1))]
+
+    def test_until_before_from(self, tmp_path: Path) -> None:
+        """Dates in the wrong order are refused with the alias's line and field."""
+        write(tmp_path, "r.yaml", DATED.replace("until: 2025-01-20", "until: 2020-01-20") + DEMAND)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (4, "actors[0].aliases[1]")
+        assert "'until' comes before 'from'" in problem.message
+
+    def test_unknown_alias_key(self, tmp_path: Path) -> None:
+        """A misspelt key in a dated alias names its field."""
+        write(tmp_path, "r.yaml", DATED.replace("until:", "till:") + DEMAND)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (4, "actors[0].aliases[1].till")
+        assert problem.message == "unknown key"

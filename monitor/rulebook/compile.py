@@ -16,11 +16,13 @@ __all__ = [
     "Mention",
     "Scan",
     "SentenceScan",
+    "Window",
     "build_matcher",
 ]
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ahocorasick
@@ -37,6 +39,7 @@ from monitor.rulebook.schema import AllPattern, AnyPattern, NotPattern, Pattern
 from monitor.rulebook.text import Sentence, Tokens, phrase_terms, split_sentences, tokenize
 
 CUE_KINDS = ("demand", "obligation", "reject", "drop", "warn", "speech", "historical")
+Window = tuple[dt.date | None, dt.date | None]  # from, until (inclusive; None is open)
 # Key suffix of a demand's ``against`` pattern; no id can contain a space.
 AGAINST = " against"
 
@@ -91,9 +94,14 @@ class Matcher:
     patterns: Mapping[str, Node]
     order: Mapping[str, int]
     required: Mapping[str, tuple[frozenset[int], ...]]
+    windows_of: Mapping[int, tuple[Window, ...]] = field(default_factory=dict)
 
-    def scan(self, text: str) -> Scan:
-        """Tokenize ``text``, cut it into sentences and find every phrase in each."""
+    def scan(self, text: str, on: dt.date | None = None) -> Scan:
+        """Tokenize ``text``, cut it into sentences and find every phrase in each.
+
+        ``on`` is the date the text was written: an alias valid only at other dates (an
+        official out of office) names nobody then. Without it, every alias counts.
+        """
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
         by_sentence: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
@@ -119,10 +127,12 @@ class Matcher:
         return Scan(
             text,
             tokens,
-            [self._sentence(s, hits) for s, hits in zip(sentences, by_sentence, strict=True)],
+            [self._sentence(s, hits, on) for s, hits in zip(sentences, by_sentence, strict=True)],
         )
 
-    def _sentence(self, sentence: Sentence, found: list[tuple[int, int, int]]) -> SentenceScan:
+    def _sentence(
+        self, sentence: Sentence, found: list[tuple[int, int, int]], on: dt.date | None
+    ) -> SentenceScan:
         hits: dict[int, list[tuple[int, int]]] = {}
         mentions: list[Mention] = []
         cues: list[Cue] = []
@@ -137,6 +147,8 @@ class Matcher:
             stop = -minus_stop
             hits.setdefault(term, []).append((start, stop))
             actor = self.actor_of.get(term)
+            if actor is not None and on is not None and term in self.windows_of:
+                actor = actor if _valid(self.windows_of[term], on) else None
             if actor is not None and actor_reach.get(actor, -1) < stop:
                 mentions.append(Mention(start, stop, actor))
                 actor_reach[actor] = stop
@@ -152,6 +164,12 @@ class Matcher:
             if all(not terms.isdisjoint(hits) for terms in self.required[demand])
         ]
         return SentenceScan(sentence, hits, mentions, cues, possible)
+
+
+def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
+    return any(
+        (start is None or start <= on) and (end is None or on <= end) for start, end in windows
+    )
 
 
 class _Terms:
@@ -190,10 +208,20 @@ def build_matcher(
     actors: Mapping[str, Sequence[str]],
     patterns: Mapping[str, Pattern],
     cues: Mapping[str, Sequence[str]],
+    *,
+    windows: Mapping[str, Sequence[Window]] | None = None,
 ) -> Matcher:
-    """Compile actor aliases, demand patterns and cue phrases into one :class:`Matcher`."""
+    """Compile actor aliases, demand patterns and cue phrases into one :class:`Matcher`.
+
+    ``windows`` gives the dates between which an alias names its actor (absent: always).
+    """
     terms = _Terms()
     actor_of = {terms.add(alias): actor for actor, aliases in actors.items() for alias in aliases}
+    windows_of: dict[int, tuple[Window, ...]] = {}
+    for alias, spans in (windows or {}).items():
+        if (None, None) not in spans:
+            term = terms.add(alias)
+            windows_of[term] = (*windows_of.get(term, ()), *spans)
     cues_of: dict[int, tuple[str, ...]] = {}
     for kind, phrases in cues.items():
         for phrase in phrases:
@@ -223,4 +251,5 @@ def build_matcher(
         nodes,
         {demand: index for index, demand in enumerate(nodes)},
         {demand: tuple(required_terms(node)) for demand, node in nodes.items()},
+        windows_of,
     )

@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 import monitor
 from monitor.errors import Problem, RuleError
-from monitor.rulebook.compile import AGAINST, CUE_KINDS, build_matcher
+from monitor.rulebook.compile import AGAINST, CUE_KINDS, Window, build_matcher
 from monitor.rulebook.ruleset import Actor, Demand, Example, RuleSet
 from monitor.rulebook.schema import (
     TAG_SUFFIX,
     ActorSpec,
+    AliasSpec,
     AllPattern,
     AnyPattern,
     DemandSpec,
@@ -157,7 +158,7 @@ def _phrase_problems(doc: YamlDocument, spec: RuleFileSpec) -> list[Problem]:
     problems: list[Problem] = []
     for i, actor in enumerate(spec.actors):
         for j, alias in enumerate(actor.aliases):
-            if not phrase_terms(alias):
+            if not phrase_terms(_name(alias)):
                 problems.append(_problem(doc, ("actors", i, "aliases", j), "alias has no words"))
     for i, demand in enumerate(spec.demands):
         problems += _pattern_problems(doc, demand.match, ("demands", i, "match"), inside_all=False)
@@ -294,16 +295,27 @@ def _duplicates(files: list[_File]) -> list[Problem]:
             for j, alias in enumerate(actor.aliases):
                 path = ("actors", i, "aliases", j)
                 owner, where = aliases.setdefault(
-                    phrase_terms(alias), (actor.id, f"{doc.path}:{doc.lines.line(path)}")
+                    phrase_terms(_name(alias)), (actor.id, f"{doc.path}:{doc.lines.line(path)}")
                 )
                 if owner != actor.id:
-                    message = f"alias '{alias}' is already claimed by actor '{owner}' at {where}"
+                    message = (
+                        f"alias '{_name(alias)}' is already claimed by actor '{owner}' at {where}"
+                    )
                     problems.append(_problem(doc, path, message))
     return problems
 
 
 def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
-    actors = {a.id: Actor(a.id, a.name, tuple(a.aliases)) for f in files for a in f.spec.actors}
+    actors = {
+        a.id: Actor(
+            a.id,
+            a.name,
+            tuple(dict.fromkeys(_name(alias) for alias in a.aliases)),
+            tuple((x.name, x.from_, x.until) for x in a.aliases if isinstance(x, AliasSpec)),
+        )
+        for f in files
+        for a in f.spec.actors
+    }
     demands = {
         d.id: Demand(d.id, d.title, d.description.strip(), d.severity)
         for f in files
@@ -319,7 +331,17 @@ def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
             patterns[d.id] = _resolve(d.match, fragments)
             if d.against is not None:
                 patterns[d.id + AGAINST] = _resolve(d.against, fragments)
-    matcher = build_matcher({a.id: a.aliases for a in actors.values()}, patterns, cues)
+    windows: dict[str, list[Window]] = {}
+    for file in files:
+        for actor in file.spec.actors:
+            for alias in actor.aliases:
+                if isinstance(alias, AliasSpec):
+                    windows.setdefault(alias.name, []).append((alias.from_, alias.until))
+                else:
+                    windows.setdefault(alias, []).append((None, None))
+    matcher = build_matcher(
+        {a.id: a.aliases for a in actors.values()}, patterns, cues, windows=windows
+    )
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.text.encode("utf-8") + b"\0")
@@ -337,6 +359,10 @@ def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
         examples=tuple(_examples(files)),
         digests=digests,
     )
+
+
+def _name(alias: str | AliasSpec) -> str:
+    return alias if isinstance(alias, str) else alias.name
 
 
 def _digest(spec: ActorSpec | DemandSpec) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["Actor", "Demand", "Example", "RuleSet"]
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ class Actor:
     id: str
     name: str
     aliases: tuple[str, ...]
+    # Aliases valid only between two dates (either may be open): (alias, from, until).
+    terms: tuple[tuple[str, dt.date | None, dt.date | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 __all__ = [
     "TAG_SUFFIX",
     "ActorSpec",
+    "Alias",
+    "AliasSpec",
     "AllPattern",
     "AnyPattern",
     "CuesSpec",
@@ -22,9 +24,18 @@ __all__ = [
     "RuleFileSpec",
 ]
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 
 def _not_blank(value: str) -> str:
@@ -97,12 +108,36 @@ Pattern = Annotated[
 ]
 
 
+class AliasSpec(_Strict):
+    """A name that stands for the actor only between two dates (an official's term)."""
+
+    name: Text
+    from_: dt.date | None = Field(default=None, alias="from")
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> AliasSpec:
+        if self.from_ and self.until and self.until < self.from_:
+            raise ValueError("'until' comes before 'from'")
+        return self
+
+
+def _alias_kind(value: Any) -> str:
+    return "alias" + TAG_SUFFIX if isinstance(value, dict | AliasSpec) else "phrase" + TAG_SUFFIX
+
+
+Alias = Annotated[
+    Annotated[Text, Tag("phrase" + TAG_SUFFIX)] | Annotated[AliasSpec, Tag("alias" + TAG_SUFFIX)],
+    Discriminator(_alias_kind),
+]
+
+
 class ActorSpec(_Strict):
     """Someone who voices demands, and the names the press uses for them."""
 
     id: Slug
     name: Text
-    aliases: list[Text] = Field(min_length=1)
+    aliases: list[Alias] = Field(min_length=1)
 
 
 class ExamplesSpec(_Strict):
