@@ -339,6 +339,13 @@ class TestText:
             ("Talks moved to the U.S. The Kremlin agreed.", 2),
             ("Headline without a stop\nBody text here. More text.", 3),
             ("e.g. the talks resumed. Then they stopped!", 2),
+            ("KIEV, May 14 (RIA Novosti) \u2013 Three men laid down arms. They were freed.", 2),
+            ("WASHINGTON (Reuters) - The U.S. rejected the demand. Moscow replied.", 2),
+            ("MOSCOW, Dec. 7 (TASS) - The Kremlin said no. Kyiv agreed.", 2),
+            ('"Ukraine must never join NATO!" Lavrov said on Friday. Kyiv refused.', 2),
+            ("“Will they agree?” the Kremlin spokesman asked. Kyiv refused.", 2),
+            ("The talks, said Lt. Gen. Smith of the U.S. Army, failed. Kyiv refused.", 2),
+            ("Sen. Rubio spoke at 5 p.m. Monday. Later, they left.", 2),
         ],
     )
     def test_sentences_survive_news_text(self, text: str, count: int) -> None:

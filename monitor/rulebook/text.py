@@ -157,9 +157,37 @@ def _ends_sentence(text: str, tokens: Tokens, i: int) -> int | None:
             return None  # "Jan. 5", "No. 2"
         if key in _WEAK and after not in _STARTERS:
             return None
+    if any(c in _CLOSERS for c in gap[:run]) and _attribution_follows(text, tokens, i + 1):
+        return None  # "Never!" Lavrov said: the quote and who said it are one sentence
     if after[0].isupper() or after[0].isdigit() or any(c in _OPENERS for c in gap[run:]):
         return end + run
     return None  # "e.g. the", "3 p.m. local time"
+
+
+_SAID = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "asked",
+        "asks",
+        "added",
+        "adds",
+        "insisted",
+        "wrote",
+        "stated",
+    ]
+)
+
+
+def _attribution_follows(text: str, tokens: Tokens, i: int) -> bool:
+    """Whether a speech verb comes within the next three words ("Lavrov said", "the Kremlin
+    spokesman said", "said Peskov")."""
+    stop = min(i + 4, len(tokens.starts))
+    words = (text[tokens.starts[j] : tokens.ends[j]].casefold() for j in range(i, stop))
+    return any(word in _SAID for word in words)
 
 
 def _skip_space(text: str, pos: int, limit: int) -> int:
