@@ -126,7 +126,13 @@ class _Earlier:
         return self.voicer or self.voices.subject
 
     def voiced(self) -> bool:
-        return self.voicer is not None or self.voices.voiced
+        if self.voicer is not None:
+            return True
+        # Only a demand cue and a name can voice a sentence: check that before weighing it.
+        sentence = self.sentence
+        if not sentence.mentions or all(c.kind != "demand" for c in sentence.cues):
+            return False
+        return self.voices.voiced
 
 
 def match(

@@ -21,8 +21,10 @@ __all__ = [
 ]
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import ahocorasick
@@ -106,24 +108,19 @@ class Matcher:
         sentences = split_sentences(text, tokens)
         by_sentence: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
         if self.automaton is not None and tokens.terms:
-            sentence_of = [0] * len(tokens.terms)
-            for index, sentence in enumerate(sentences):
-                sentence_of[sentence.first : sentence.stop] = [index] * (
-                    sentence.stop - sentence.first
-                )
-            # Each key is " t1 t2 ", so a hit's end is the space after its last token.
-            last_at: dict[int, int] = {}
-            position = 0
-            for index, term in enumerate(tokens.terms):
-                position += len(term) + 1
-                last_at[position] = index
+            # Each key is " t1 t2 ", so a hit ends on the space after its last token: the
+            # space after token i is at cumulative length + i. Hits are few, tokens many, so
+            # each hit is placed by bisection rather than every token by a loop.
+            marks = [mark + i for i, mark in enumerate(accumulate(map(len, tokens.terms)), 1)]
+            stops = [sentence.stop for sentence in sentences]
             joined = " " + " ".join(tokens.terms) + " "
             for end, term in self.automaton.iter(joined):
-                last = last_at[end]
+                last = bisect_left(marks, end)
                 first = last - self.sizes[term] + 1
-                if sentence_of[first] == sentence_of[last]:
+                where = bisect_right(stops, first)
+                if stops[where] > last:
                     # Stored as (start, -stop) so plain sorting puts the longest first.
-                    by_sentence[sentence_of[first]].append((first, -(last + 1), term))
+                    by_sentence[where].append((first, -(last + 1), term))
         return Scan(
             text,
             tokens,
@@ -133,6 +130,8 @@ class Matcher:
     def _sentence(
         self, sentence: Sentence, found: list[tuple[int, int, int]], on: dt.date | None
     ) -> SentenceScan:
+        if not found:
+            return SentenceScan(sentence, {}, [], [], [])
         hits: dict[int, list[tuple[int, int]]] = {}
         mentions: list[Mention] = []
         cues: list[Cue] = []

@@ -21,7 +21,9 @@ import Stemmer
 # A word is letters and digits (accents and combining marks included) with inner apostrophes
 # ("Moscow's") and dots ("U.S.", "3.5"), or a number with thousands commas. Hyphens and dashes
 # of every kind separate words, so "nuclear-free" and "nuclear free" are the same two terms.
-_WORD = re.compile(r"[\w\u0300-\u036f]+(?:['\u2019\u02bc.][\w\u0300-\u036f]+|,\d+)*")
+_WORD = re.compile(r"(?:\w|[\u0300-\u036f])+(?:['\u2019\u02bc.](?:\w|[\u0300-\u036f])+|,\d+)*")
+# A dot between two letters: the inside of an abbreviation ("U.S", before its last dot).
+_INNER_DOT = re.compile(r"\.(?=[^\W\d_])")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
 # British spellings become American before stemming: the stemmer strips "-ize" but not "-ise".
 _BRITISH = (
@@ -86,12 +88,20 @@ def tokenize(text: str) -> Tokens:
     found = list(_WORD.finditer(text))
     starts = [m.start() for m in found]
     ends = [m.end() for m in found]
-    words = [m.group() for m in found]
-    for i, word in enumerate(words):
-        # A dotted abbreviation keeps its last dot: "U.S." (the regex stops before it).
-        if "." in word and not word[0].isdigit() and text[ends[i] : ends[i] + 1] == ".":
+    words = list(map(re.Match.group, found))
+    # A dotted abbreviation keeps its last dot: "U.S." (the word pattern stops before it).
+    # Dots are few, so they are looked for, rather than every word looked at.
+    for dot in _INNER_DOT.finditer(text):
+        i = bisect.bisect_right(starts, dot.start()) - 1
+        end = ends[i]
+        if (
+            i >= 0
+            and text[end : end + 1] == "."
+            and end > dot.start()
+            and not words[i][0].isdigit()
+        ):
             ends[i] += 1
-            words[i] = word + "."
+            words[i] += "."
     return Tokens(starts, ends, list(map(normalize_token, words)))
 
 
