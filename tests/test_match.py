@@ -51,6 +51,15 @@ class TestSeedArticle:
         found = voices(seed, rules)
         assert {("russia", "demands", d) for d in RUSSIAN_DEMANDS} <= found
 
+    def test_nothing_else(self, rules: RuleSet, seed: str) -> None:
+        """The seed article gives exactly Russia's conditions and the two ceasefire voices: no
+        "suggests that" read as a proposal, no warning read as a rejection."""
+        expected = {("russia", "demands", d) for d in RUSSIAN_DEMANDS} | {
+            ("united-states", "demands", "ceasefire"),
+            ("ukraine", "demands", "ceasefire"),
+        }
+        assert voices(seed, rules) == expected
+
     def test_ceasefire_voices(self, rules: RuleSet, seed: str) -> None:
         """Trump's proposed 30-day ceasefire and Zelenskiy's truce: two voices on a ceasefire."""
         found = voices(seed, rules)
@@ -330,4 +339,16 @@ class TestStems:
     )
     def test_words_the_stemmer_would_confuse(self, rules: RuleSet, text: str, cue: str) -> None:
         """ "initial" is not "initiative", "concerning" is not "concern": no cue, no finding."""
+        assert match(text, rules) == []
+
+
+class TestNegatedWillingness:
+    def test_not_willing_is_a_refusal(self, rules: RuleSet) -> None:
+        """ "not willing to give up territory" refuses; the longer cue beats "willing to"."""
+        text = "Zelensky said Ukraine is not willing to give up territory in the east."
+        assert voices(text, rules) == {("ukraine", "rejects", "territorial-recognition")}
+
+    def test_a_place_is_not_a_voice(self, rules: RuleSet) -> None:
+        """ "in southern Ukraine" names a place: the watchdog calling for a truce is no actor."""
+        text = "The watchdog called for a ceasefire near the plant in southern Ukraine."
         assert match(text, rules) == []
