@@ -393,6 +393,10 @@ class TestReload:
         assert result.removed == ("demand:ceasefire",)
         assert result.changed == ("actor:ukraine",)
         assert list(book.rules.demands) == ["truce"]
+        assert result.summary() == (
+            f"rules reloaded, version {first.version} -> {book.rules.version}: "
+            "added demand:truce; removed demand:ceasefire; changed actor:ukraine"
+        )
 
     def test_a_bad_edit_keeps_the_last_good_rules(self, tmp_path: Path) -> None:
         """A broken file is refused: the old rules stay in force and the problem is named."""
@@ -408,6 +412,8 @@ class TestReload:
         assert (problem.line, problem.field) == (11, "demands[0].severity")
         assert problem.file.endswith("r.yaml")
         assert [f.actor for f in match("Moscow wants a truce.", book.rules)] == ["russia"]
+        assert result.summary().startswith(f"rules refused, version {good.version} stays")
+        assert "r.yaml:11: demands[0].severity:" in result.summary()
 
     def test_reload_after_a_fix(self, tmp_path: Path) -> None:
         """Once the file is fixed, the next reload takes it."""

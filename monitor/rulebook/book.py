@@ -40,6 +40,25 @@ class ReloadResult:
         """Whether the rules in force are the same as before."""
         return self.version == self.previous
 
+    def summary(self) -> str:
+        """One line for the log or an ops notice: what changed, or why nothing did."""
+        if not self.ok:
+            reasons = "; ".join(str(p) for p in self.problems)
+            return f"rules refused, version {self.version} stays in force: {reasons}"
+        if self.unchanged:
+            return f"rules unchanged (version {self.version})"
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+            )
+            if names
+        ]
+        what = "; ".join(parts) or "wording only"
+        return f"rules reloaded, version {self.previous} -> {self.version}: {what}"
+
 
 class RuleBook:
     """The rules loaded from ``dirs``: :attr:`rules` is always a good, compiled set.
