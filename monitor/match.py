@@ -172,7 +172,10 @@ def match(
         ):
             findings = _findings(scan, sentence, patterns, recent, year, voice)
         for finding in findings:
-            found.setdefault((finding.actor, finding.demand, finding.stance), finding)
+            key = (finding.actor, finding.demand, finding.stance)
+            # The first evidence, unless it is history and the article also says it now.
+            if key not in found or (found[key].historical and not finding.historical):
+                found[key] = finding
         recent.append(_Earlier(scan, sentence, findings[0].actor if findings else None))
     return list(found.values())
 

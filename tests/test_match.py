@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,12 @@ class TestSeedArticle:
         assert truce.sentence.startswith("Ukrainian President Volodymyr Zelenskiy")
 
     def test_history_is_marked(self, rules: RuleSet, seed: str) -> None:
-        """ "During those talks" and "in prior negotiations" mark a finding as historical."""
+        """ "During those talks" and "in prior negotiations" mark a finding as historical; one
+        said in the present too ("Moscow has repeatedly sought ...") is current."""
         findings = match(seed, rules)
-        assert by_demand(findings, "nato-military-limits")[0].historical
+        talks = next(line for line in seed.splitlines() if "During those talks" in line)
+        assert by_demand(match(talks, rules), "nato-military-limits")[0].historical
+        assert not by_demand(findings, "nato-military-limits")[0].historical
         assert by_demand(findings, "missile-deployment-ban")[0].historical
         assert not by_demand(findings, "ukraine-nato-ban")[0].historical
 
@@ -352,3 +356,17 @@ class TestNegatedWillingness:
         """ "in southern Ukraine" names a place: the watchdog calling for a truce is no actor."""
         text = "The watchdog called for a ceasefire near the plant in southern Ukraine."
         assert match(text, rules) == []
+
+
+class TestHistoryAndNow:
+    def test_a_current_statement_outweighs_history(self, rules: RuleSet) -> None:
+        """A demand both recalled from 2021 and made now is one current finding."""
+        text = (
+            "In late 2021 Moscow insisted on legally binding security guarantees. "
+            "Moscow insists on legally binding security guarantees."
+        )
+        (finding,) = match(text, rules, on=date(2025, 3, 1))
+        assert not finding.historical
+        assert finding.sentence == "Moscow insists on legally binding security guarantees."
+        (only_past,) = match(text.split(". ")[0] + ".", rules, on=date(2025, 3, 1))
+        assert only_past.historical
