@@ -10,7 +10,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,17 @@ def _parser() -> argparse.ArgumentParser:
         help="rule directory (repeatable; default: the bundled rules)",
     )
     m.add_argument("--json", action="store_true", help="one JSON object per finding")
+    m.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="when the text was written: officials count only while in office",
+    )
+    m.add_argument(
+        "--voice",
+        metavar="ACTOR",
+        help="actor id the text speaks for (its own statements): its 'we' is that actor",
+    )
 
     replay = sub.add_parser(
         "replay",
@@ -226,6 +237,9 @@ def _read_document(path: Path) -> str:
 
 def cmd_match(args: argparse.Namespace) -> int:
     rules = _rules(args.rules)
+    if args.voice is not None and args.voice not in rules.actors:
+        _err(f"--voice: no actor '{args.voice}' (known: {', '.join(rules.actors)})")
+        return EXIT_USAGE
     status = EXIT_OK
     for name in args.files:
         path = Path(name)
@@ -235,7 +249,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             _err(f"{name}: {getattr(exc, 'strerror', None) or exc}")
             status = EXIT_PROBLEMS
             continue
-        findings: list[Finding] = match(text, rules)
+        findings: list[Finding] = match(text, rules, on=args.date, voice=args.voice)
         for f in findings:
             if args.json:
                 print(

@@ -4,43 +4,57 @@ One automaton pass finds every phrase (see :mod:`monitor.rulebook.compile`); the
 sentence, each demand's pattern is checked and the voice behind it is chosen:
 
 1. Actors named inside a demand are its targets ("Ukraine" in "bar Ukraine from NATO",
-   "denazification of Ukraine"), and actors after "with", "to", "against"... are objects:
-   neither voices it.
+   "denazification of Ukraine", "Kyiv's recognition of Crimea"), and actors after "with",
+   "to", "against", "from", "primarily"... are objects: neither voices it.
 2. A stance cue ("insists", "rejected", "dropped") belongs to the nearest actor named at most
-   a few words before it ("Moscow's demands", "Russia has continued to push for"), or after
-   it with "by"/"from" ("demands from the Kremlin"). Not so for "must" (its subject is the one
-   obliged) or a passive ("Russia was offered"). Each tied cue gives its own finding, so "The
-   US rejected Russia's demand ..." yields both voices; an actor's reject or drop outweighs
-   its demand.
-3. A cue tied to nobody goes to the speaker (", the Kremlin said"), else to the first actor
-   named, else to whoever voiced a demand in the last two sentences, or, behind a pronoun
-   ("He said ..."), whoever they were about.
+   a few words before it ("Moscow's demands", "Russia has continued to push for", "related to
+   the Russian initiative"), or after it with "by"/"from" ("demands from the Kremlin"). Not so
+   for "must" (its subject is the one obliged), a passive ("Russia was offered") or a name
+   that only qualifies a noun ("its NATO membership bid"). Each tied cue gives its own
+   finding, so "The US rejected Russia's demand ..." yields both voices; an actor's reject or
+   drop outweighs its demand, and speaks only for the demands of its own clause.
+3. A cue tied to nobody goes to the speaker (", the Kremlin said"), else to the text's own
+   voice when it says "we" or "the President" (``voice``), else to the first actor named,
+   else to whoever voiced a demand in the last two sentences (a refusal only through a
+   pronoun), else, for a demand, to the text's own voice.
 4. Without a cue, a demand counts only right after a sentence that voiced one ("Among them:
    ..."); a bare keyword ("NATO foreign ministers met") never fires.
+5. A demand's ``against`` pattern names what it opposes: rejecting that, or warning against
+   it, voices the demand ("China joins Russia in opposing NATO expansion").
 
-These are heuristics of a first version: a rejection of the demand's own content ("Kyiv
-rejects neutrality") reads as a rejection, and so does "China opposes NATO expansion", which
-in effect voices ``nato-non-expansion``.
+These are heuristics: ``bench/evaluate.py`` measures them on labelled passages, and
+``--misses`` lists where they fail (first-person speeches without a voice, goals stated with
+no cue word: "fighting for the denazification of Ukraine").
 """
 
 from __future__ import annotations
 
 __all__ = ["match"]
 
+import bisect
+import datetime as dt
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from monitor.model import Finding
 from monitor.rulebook import RuleSet
-from monitor.rulebook.compile import Cue, Mention, Scan, SentenceScan
+from monitor.rulebook.compile import AGAINST, Cue, Mention, Scan, SentenceScan
 from monitor.rulebook.patterns import Node, Occurrence, find
 from monitor.rulebook.text import normalize_token
 
 WINDOW = 5  # most words between an actor and the cue it is the subject of
 CARRY = 2  # sentences a voicer is remembered for ("It also wants ...")
-_STANCES = {"demand": "demands", "obligation": "demands", "reject": "rejects", "drop": "drops"}
+_STANCES = {
+    "demand": "demands",
+    "obligation": "demands",
+    "reject": "rejects",
+    "drop": "drops",
+    "warn": "rejects",  # only against what a demand opposes: "warns Finland against joining"
+}
+# Rejecting what a demand opposes voices it; wanting it says too little to count.
+_FLIPPED = {"rejects": "demands"}
 
 
 def _terms(words: str) -> frozenset[str]:
@@ -48,14 +62,22 @@ def _terms(words: str) -> frozenset[str]:
 
 
 _OBJECT_BEFORE = _terms(
-    "with against to toward towards into on over about between among involving in at within near"
+    "with against to toward towards into on over about between among involving in at within near "
+    "around from primarily notably especially including"
 )
 _DETERMINERS = _terms("the a an its their our his her")
+# Words between a preposition and a place: "in eastern Ukraine" is still a place.
+_PLACE_WORDS = _DETERMINERS | _terms("eastern western northern southern central occupied")
 _AND = _terms("and or")
 _AGENT_BEFORE = _terms("by from")
+_POSSESSIVES = _terms("its their his her our my your")
 _BE = _terms("is are was were be been being")
 _OF = _terms("the a an of for")  # "demilitarization of Ukraine", "neutral status for Kyiv"
 _PRONOUNS = _terms("he she it they")
+_FIRST_PERSON = _terms("we our us i my")
+# "The President said" without "of ...": in a government's own statement, its head.
+_THE_WORD, _OF_WORD = normalize_token("the"), normalize_token("of")
+_TITLES = _terms("president")
 _YEAR_BEFORE = _terms(
     "in during late early mid until by of january february march april may june july august "
     "september october november december"
@@ -80,6 +102,7 @@ class _Voices:
     speaker: str | None
     eligible: list[Mention]  # actors named outside every demand, not as an object or target
     pronoun: bool  # "he", "it", "they": someone named before
+    first_person: bool = False  # "we", "our", "the President": the source, if it has a voice
 
     @property
     def subject(self) -> str | None:
@@ -103,22 +126,42 @@ class _Earlier:
 
     @cached_property
     def voices(self) -> _Voices:
-        return _voices(self.scan, self.sentence, [], [])
+        return _voices(self.scan, self.sentence, [], [], [])
 
     def subject(self) -> str | None:
         return self.voicer or self.voices.subject
 
     def voiced(self) -> bool:
-        return self.voicer is not None or self.voices.voiced
+        if self.voicer is not None:
+            return True
+        # Only a demand cue and a name can voice a sentence: check that before weighing it.
+        sentence = self.sentence
+        if not sentence.mentions or all(c.kind != "demand" for c in sentence.cues):
+            return False
+        return self.voices.voiced
 
 
-def match(text: str, rules: RuleSet, *, year: int | None = None) -> list[Finding]:
+def match(
+    text: str,
+    rules: RuleSet,
+    *,
+    year: int | None = None,
+    voice: str | None = None,
+    on: dt.date | None = None,
+) -> list[Finding]:
     """Every (actor, demand, stance) that ``text`` shows, each with its first evidence sentence.
 
     Pure and fast: no I/O. ``year`` is the year the article was written; sentences that name an
     earlier year in the past tense are marked historical (without it, any year counts).
+    ``voice`` is the actor the text speaks for, when it is that actor's own statement (the
+    Kremlin's press releases speak for ``russia``): its "we", "our" and unnamed "the President"
+    are that actor, and so is a stance that names nobody else. ``on`` is the day it was
+    written: aliases valid only at other dates (an official's term) name nobody then, and it
+    gives ``year`` when that is not given.
     """
-    scan = rules.matcher.scan(text)
+    if year is None and on is not None:
+        year = on.year
+    scan = rules.matcher.scan(text, on)
     patterns = rules.matcher.patterns
     found: dict[tuple[str, str, str], Finding] = {}
     recent: deque[_Earlier] = deque(maxlen=CARRY)
@@ -127,9 +170,12 @@ def match(text: str, rules: RuleSet, *, year: int | None = None) -> list[Finding
         if sentence.demands and (
             any(c.kind in _STANCES for c in sentence.cues) or any(e.voiced() for e in recent)
         ):
-            findings = _findings(scan, sentence, patterns, recent, year)
+            findings = _findings(scan, sentence, patterns, recent, year, voice)
         for finding in findings:
-            found.setdefault((finding.actor, finding.demand, finding.stance), finding)
+            key = (finding.actor, finding.demand, finding.stance)
+            # The first evidence, unless it is history and the article also says it now.
+            if key not in found or (found[key].historical and not finding.historical):
+                found[key] = finding
         recent.append(_Earlier(scan, sentence, findings[0].actor if findings else None))
     return list(found.values())
 
@@ -140,48 +186,90 @@ def _findings(
     patterns: Mapping[str, Node],
     recent: deque[_Earlier],
     year: int | None,
+    voice: str | None = None,
 ) -> list[Finding]:
     """The findings of one sentence that has demand phrases and a cue or a context."""
     occurrences = {d: occs for d in sentence.demands if (occs := find(patterns[d], sentence.hits))}
+    # What a demand opposes counts only where the demand itself is not said outright.
+    occurrences = {
+        key: occs
+        for key, occs in occurrences.items()
+        if not (key.endswith(AGAINST) and key.removesuffix(AGAINST) in occurrences)
+    }
     if not occurrences:
         return []
     leaves = [leaf for occs in occurrences.values() for occ in occs for leaf in occ.leaves]
     covers = [span for occs in occurrences.values() for occ in occs for span in occ.cover]
-    voices = _voices(scan, sentence, leaves, covers)
+    windows = [(occ.start, occ.stop) for occs in occurrences.values() for occ in occs]
+    voices = _voices(scan, sentence, leaves, covers, windows)
     if not voices.ties and not any(e.voiced() for e in recent):
         return []  # the only cues were part of a demand's own words ("drop sanctions")
 
-    kinds: dict[str, set[str]] = {}
+    said_by: dict[str, list[Cue]] = {}  # each voice and the cues it speaks by
     for cue, actors in voices.ties:
         for actor in actors:
-            kinds.setdefault(actor, set()).add(cue.kind)
-    untied = {cue.kind for cue, actors in voices.ties if not actors}
+            said_by.setdefault(actor, []).append(cue)
+    untied = [cue for cue, actors in voices.ties if not actors]
+    untied_kinds = {cue.kind for cue in untied}
     eligible = voices.eligible
-    if not kinds:
-        # Nobody is named by a cue: the speaker, the first actor named, or the one before.
-        voicer = voices.speaker or (
-            eligible[0].actor if eligible else _carried(recent, pronoun=voices.pronoun)
+    named = set(said_by)  # voices tied to a cue or quoted, not guessed
+    if not said_by:
+        # Nobody is named by a cue: the speaker, the source itself speaking ("we insist"), the
+        # first actor named, the one before, or the source.
+        own = voice if voice is not None and voices.first_person else None
+        # A demand nobody is named for carries over, or is the source's; a refusal may be
+        # anyone's ("Biden rejected it" with Biden out of office), so it carries only
+        # through a pronoun ("It later dropped the demand").
+        demanding = untied_kinds <= {"demand", "obligation"}
+        carried = _carried(recent, pronoun=voices.pronoun) if demanding or voices.pronoun else None
+        voicer = (
+            voices.speaker
+            or own
+            or (eligible[0].actor if eligible else carried)
+            or (voice if demanding else None)
         )
+        if voicer is not None and voicer in (voices.speaker, own):
+            named.add(voicer)
         if voicer is not None:
-            kinds[voicer] = untied or {"demand"}
-    elif untied & {"reject", "drop"}:
+            said_by[voicer] = untied
+    elif untied_kinds & {"reject", "drop", "warn"}:
         # "Russia's demand ..., which Kyiv's negotiators rejected": a second voice.
-        others = (m.actor for m in eligible if m.actor not in kinds)
+        others = (m.actor for m in eligible if m.actor not in said_by)
         speaker = voices.speaker
-        voicer = speaker if speaker and speaker not in kinds else next(others, None)
+        voicer = speaker if speaker and speaker not in said_by else next(others, None)
         if voicer is not None:
-            kinds[voicer] = untied & {"reject", "drop"}
+            said_by[voicer] = [c for c in untied if c.kind in ("reject", "drop", "warn")]
 
     text = scan.text
     span = sentence.sentence
-    historical = _historical(scan, sentence, year) if kinds else False
+    historical = _historical(scan, sentence, year) if said_by else False
+    clause = _clauses(scan, sentence)
     findings = []
-    for demand, occs in sorted(occurrences.items(), key=lambda item: item[1][0].start):
+    for key, occs in sorted(occurrences.items(), key=lambda item: item[1][0].start):
         phrases = _phrases(scan, occs)
-        for actor, said in kinds.items():
+        against = key.endswith(AGAINST)
+        demand = key.removesuffix(AGAINST)
+        where = {clause(occ.start) for occ in occs}
+        for actor, cues in said_by.items():
+            # A refusal speaks only of what its own clause says: in "X and Y are the issues;
+            # Z is not discussed", Z is refused, X and Y are not.
+            said = {
+                c.kind
+                for c in cues
+                if c.kind in ("demand", "obligation") or clause(c.start) in where
+            } or ({"demand"} if not cues else set())
+            if not against:
+                said.discard("warn")
+            if not said:
+                continue
             stance = next(
-                _STANCES[k] for k in ("reject", "drop", "demand", "obligation") if k in said
+                _STANCES[k] for k in ("reject", "warn", "drop", "demand", "obligation") if k in said
             )
+            if against:
+                # Opposing what the demand opposes is voicing it; only a named voice counts.
+                if actor not in named or stance not in _FLIPPED:
+                    continue
+                stance = _FLIPPED[stance]
             findings.append(
                 Finding(
                     actor=actor,
@@ -197,7 +285,21 @@ def _findings(
     return findings
 
 
-def _voices(scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans) -> _Voices:
+def _clauses(scan: Scan, sentence: SentenceScan) -> Callable[[int], int]:
+    """The clause number of each token of the sentence: semicolons part clauses."""
+    starts, text = scan.tokens.starts, scan.text
+    first = sentence.sentence.first
+    bounds = [
+        i
+        for i in range(first + 1, sentence.sentence.stop)
+        if ";" in text[scan.tokens.ends[i - 1] : starts[i]]
+    ]
+    return lambda token: bisect.bisect_right(bounds, token)
+
+
+def _voices(
+    scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans, windows: Spans
+) -> _Voices:
     """Tie each stance cue to its actors, and find the speaker and the other actors named."""
     terms = scan.tokens.terms
     first = sentence.sentence.first
@@ -214,12 +316,23 @@ def _voices(scan: Scan, sentence: SentenceScan, leaves: Spans, covers: Spans) ->
         if not _overlaps(m.start, m.stop, covers)
         and m.stop not in patients
         and not _follows(m, leaves, _OF, scan, first)
+        and not _precedes(m, leaves, scan)
         and not _follows(m, cue_spans, _DETERMINERS, scan, first)
     ]
-    ties = [(cue, _subjects(cue, free, leaves, covers, scan, first)) for cue in cues]
+    ties = [
+        (cue, _subjects(cue, sentence.mentions, free, leaves, covers, windows, scan, first))
+        for cue in cues
+    ]
     speaker = _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
-    pronoun = any(terms[i] in _PRONOUNS for i in range(first, sentence.sentence.stop))
-    return _Voices(ties, speaker, eligible, pronoun)
+    words = range(first, sentence.sentence.stop)
+    pronoun = any(terms[i] in _PRONOUNS for i in words)
+    first_person = any(terms[i] in _FIRST_PERSON for i in words) or any(
+        terms[i] == _THE_WORD
+        and terms[i + 1] in _TITLES
+        and (i + 2 >= len(terms) or terms[i + 2] != _OF_WORD)
+        for i in range(first, sentence.sentence.stop - 1)
+    )
+    return _Voices(ties, speaker, eligible, pronoun, first_person)
 
 
 def _passive(cue: Cue, scan: Scan, first: int) -> bool:
@@ -263,16 +376,25 @@ def _follows(mention: Mention, spans: Spans, skip: frozenset[str], scan: Scan, f
     return all(c.isalpha() or c.isspace() for c in between)
 
 
+def _precedes(mention: Mention, spans: Spans, scan: Scan) -> bool:
+    """Whether the name stands right before a demand's words, as their owner: "Kyiv's
+    recognition of Crimea", "NATO's non-expansion" name targets, not voices."""
+    if not any(start == mention.stop for start, _ in spans):
+        return False
+    starts, ends = scan.tokens.starts, scan.tokens.ends
+    return scan.text[ends[mention.stop - 1] : starts[mention.stop]].isspace()
+
+
 def _not_objects(mentions: list[Mention], terms: list[str], first: int) -> list[Mention]:
     """The names that do not follow "with", "to", "against"...: talked to, not talking."""
     objects: list[Mention] = []
     for mention in mentions:
-        before = _before(mention.start, _DETERMINERS, terms, first)
+        before = _before(mention.start, _PLACE_WORDS, terms, first)
         if before < first:
             continue
         if terms[before] in _OBJECT_BEFORE or (
             terms[before] in _AND  # "with NATO and the United States"
-            and any(o.stop - 1 == _before(before, _DETERMINERS, terms, first) for o in objects)
+            and any(o.stop - 1 == _before(before, _PLACE_WORDS, terms, first) for o in objects)
         ):
             objects.append(mention)
     return [m for m in mentions if m not in objects]
@@ -281,8 +403,10 @@ def _not_objects(mentions: list[Mention], terms: list[str], first: int) -> list[
 def _subjects(
     cue: Cue,
     mentions: list[Mention],
+    free: list[Mention],
     leaves: Spans,
     covers: Spans,
+    windows: Spans,
     scan: Scan,
     first: int,
 ) -> tuple[str, ...]:
@@ -291,7 +415,9 @@ def _subjects(
     The subject of "must" is the one obliged, never the voice, and so is the subject of a
     passive ("Russia was offered a truce"). A name inside a demand's window voices it only when
     it touches its cue ("Russia's demand to bar Ukraine ..."), and a name that is one of its
-    phrases only to refuse or drop it ("Kyiv rejects neutrality").
+    phrases only to refuse or drop it, inside its words ("Kyiv rejects neutrality"). A name
+    that touches the cue owns it even after a preposition ("related to the Russian
+    initiative"), but not a name that only qualifies a noun ("its NATO membership bid").
     """
     if cue.kind == "obligation":
         return ()
@@ -299,8 +425,13 @@ def _subjects(
     passive = _passive(cue, scan, first)
 
     def can_voice(mention: Mention, gap: int) -> bool:
+        if mention.start > first and terms[mention.start - 1] in _POSSESSIVES:
+            return False
+        if mention not in free and gap > 0:
+            return False
         if _overlaps(mention.start, mention.stop, leaves):
-            return cue.kind != "demand" and gap <= 1
+            inside = any(s <= cue.start < e for s, e in windows)
+            return cue.kind != "demand" and gap <= 1 and inside
         return gap == 0 or not _overlaps(mention.start, mention.stop, covers)
 
     nearest: Mention | None = None

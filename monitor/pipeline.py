@@ -179,8 +179,9 @@ class Pipeline:
         try:
             article = await self._article(item)
             published = item.published or item.seen_at
-            # The year lets the matcher tell a past year ("in 2021 Moscow insisted") from now.
-            findings = match(article.text, self.rules, year=published.year)
+            # The date lets the matcher tell a past year ("in 2021 Moscow insisted") from now,
+            # and an official in office from one who has left it.
+            findings = match(article.text, self.rules, on=published.date())
             deltas = await self.store.record_article(
                 item.id,
                 article,

@@ -138,3 +138,45 @@ class TestReplayAndEvents:
         result = newsmon("events", "--db", str(db), "--since", "yesterday")
         assert result.returncode == 2
         assert "--since" in result.stderr
+
+
+class TestMatch:
+    def test_json_fields_voice_and_date(self, tmp_path: Path) -> None:
+        """`match --json` gives each finding's fields; --voice makes "we" the source, --date
+        counts an official only while in office."""
+        text = tmp_path / "statement.txt"
+        text.write_text(
+            "We insist on legally binding security guarantees. "
+            "Blinken rejected the demand to bar Ukraine from NATO.\n",
+            encoding="utf-8",
+        )
+        done = newsmon("match", "--json", "--voice", "russia", "--date", "2022-01-10", str(text))
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        assert {(r["actor"], r["demand"], r["stance"]) for r in rows} == {
+            ("russia", "security-guarantees", "demands"),
+            ("united-states", "ukraine-nato-ban", "rejects"),
+        }
+        first = rows[0]
+        assert set(first) == {
+            "file",
+            "actor",
+            "demand",
+            "stance",
+            "sentence",
+            "start",
+            "end",
+            "historical",
+        }
+        source = text.read_text(encoding="utf-8")
+        assert source[first["start"] : first["end"]] == first["sentence"]
+        later = newsmon("match", "--json", "--date", "2026-01-10", str(text))
+        assert [json.loads(line)["actor"] for line in later.stdout.splitlines()] == []
+
+    def test_unknown_voice(self, tmp_path: Path) -> None:
+        """An unknown actor id for --voice is a usage error naming the known ones."""
+        text = tmp_path / "t.txt"
+        text.write_text("Nothing here.\n", encoding="utf-8")
+        done = newsmon("match", "--voice", "kremlin", str(text))
+        assert done.returncode == 2
+        assert "no actor 'kremlin'" in done.stderr

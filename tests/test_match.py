@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,15 @@ class TestSeedArticle:
         found = voices(seed, rules)
         assert {("russia", "demands", d) for d in RUSSIAN_DEMANDS} <= found
 
+    def test_nothing_else(self, rules: RuleSet, seed: str) -> None:
+        """The seed article gives exactly Russia's conditions and the two ceasefire voices: no
+        "suggests that" read as a proposal, no warning read as a rejection."""
+        expected = {("russia", "demands", d) for d in RUSSIAN_DEMANDS} | {
+            ("united-states", "demands", "ceasefire"),
+            ("ukraine", "demands", "ceasefire"),
+        }
+        assert voices(seed, rules) == expected
+
     def test_ceasefire_voices(self, rules: RuleSet, seed: str) -> None:
         """Trump's proposed 30-day ceasefire and Zelenskiy's truce: two voices on a ceasefire."""
         found = voices(seed, rules)
@@ -81,9 +91,12 @@ class TestSeedArticle:
         assert truce.sentence.startswith("Ukrainian President Volodymyr Zelenskiy")
 
     def test_history_is_marked(self, rules: RuleSet, seed: str) -> None:
-        """ "During those talks" and "in prior negotiations" mark a finding as historical."""
+        """ "During those talks" and "in prior negotiations" mark a finding as historical; one
+        said in the present too ("Moscow has repeatedly sought ...") is current."""
         findings = match(seed, rules)
-        assert by_demand(findings, "nato-military-limits")[0].historical
+        talks = next(line for line in seed.splitlines() if "During those talks" in line)
+        assert by_demand(match(talks, rules), "nato-military-limits")[0].historical
+        assert not by_demand(findings, "nato-military-limits")[0].historical
         assert by_demand(findings, "missile-deployment-ban")[0].historical
         assert not by_demand(findings, "ukraine-nato-ban")[0].historical
 
@@ -265,3 +278,95 @@ class TestHistory:
         """ "In prior negotiations", "previously" mark the past."""
         text = "In prior negotiations, Russia demanded a ban on Ukraine joining NATO."
         assert match(text, rules)[0].historical
+
+
+class TestOpposition:
+    def test_opposing_what_a_demand_opposes_voices_it(self, rules: RuleSet) -> None:
+        """ "Opposing NATO expansion" is demanding that it stop (the `against` pattern)."""
+        assert voices("China joins Russia in opposing NATO expansion.", rules) == {
+            ("russia", "demands", "nato-non-expansion")
+        }
+        assert voices("Moscow is categorically opposed to Ukraine joining NATO.", rules) == {
+            ("russia", "demands", "ukraine-nato-ban")
+        }
+
+    def test_a_warning_counts_only_against_what_a_demand_opposes(self, rules: RuleSet) -> None:
+        """ "Russia warns Finland against NATO membership" voices a demand; a warning about
+        a ceasefire says no stance on it."""
+        assert voices("Russia warns Finland against NATO membership.", rules) == {
+            ("russia", "demands", "nato-non-expansion")
+        }
+        assert match("Analysts warn that Putin may use a ceasefire to regroup.", rules) == []
+
+    def test_opposition_needs_a_named_voice(self, rules: RuleSet) -> None:
+        """A guessed voice is not enough to turn "refused ... joining NATO" into a demand."""
+        text = "Germany has refused joining NATO allies in sending weapons to Ukraine."
+        assert match(text, rules) == []
+
+
+class TestClauses:
+    def test_a_refusal_speaks_for_its_own_clause(self, rules: RuleSet) -> None:
+        """ "A and B are the issues; C is not discussed": only C is refused."""
+        text = (
+            "Security guarantees are the most important issue; demilitarization is not "
+            "discussed at all, Zelensky said."
+        )
+        assert voices(text, rules) == {("ukraine", "rejects", "demilitarization")}
+
+
+class TestSourceVoice:
+    def test_first_person_is_the_source(self, rules: RuleSet) -> None:
+        """In a government's own statement, "we" and "our" are that government."""
+        text = "We insist on legally binding security guarantees."
+        assert match(text, rules) == []
+        assert {(f.actor, f.stance, f.demand) for f in match(text, rules, voice="russia")} == {
+            ("russia", "demands", "security-guarantees")
+        }
+
+    def test_unnamed_president_is_the_source(self, rules: RuleSet) -> None:
+        """ "The President emphasised ..." is the source's head; a named actor still wins."""
+        text = "The President emphasised the need for legally binding security guarantees."
+        found = {(f.actor, f.demand) for f in match(text, rules, voice="ukraine")}
+        assert found == {("ukraine", "security-guarantees")}
+        named = "Putin insists on legally binding security guarantees."
+        found = {(f.actor, f.demand) for f in match(named, rules, voice="ukraine")}
+        assert found == {("russia", "security-guarantees")}
+
+
+class TestStems:
+    @pytest.mark.parametrize(
+        ("text", "cue"),
+        [
+            ("Putin shifted from denazifying Ukraine at the initial stage.", "initial"),
+            ("Kyiv made compromises concerning territory.", "concerning"),
+        ],
+    )
+    def test_words_the_stemmer_would_confuse(self, rules: RuleSet, text: str, cue: str) -> None:
+        """ "initial" is not "initiative", "concerning" is not "concern": no cue, no finding."""
+        assert match(text, rules) == []
+
+
+class TestNegatedWillingness:
+    def test_not_willing_is_a_refusal(self, rules: RuleSet) -> None:
+        """ "not willing to give up territory" refuses; the longer cue beats "willing to"."""
+        text = "Zelensky said Ukraine is not willing to give up territory in the east."
+        assert voices(text, rules) == {("ukraine", "rejects", "territorial-recognition")}
+
+    def test_a_place_is_not_a_voice(self, rules: RuleSet) -> None:
+        """ "in southern Ukraine" names a place: the watchdog calling for a truce is no actor."""
+        text = "The watchdog called for a ceasefire near the plant in southern Ukraine."
+        assert match(text, rules) == []
+
+
+class TestHistoryAndNow:
+    def test_a_current_statement_outweighs_history(self, rules: RuleSet) -> None:
+        """A demand both recalled from 2021 and made now is one current finding."""
+        text = (
+            "In late 2021 Moscow insisted on legally binding security guarantees. "
+            "Moscow insists on legally binding security guarantees."
+        )
+        (finding,) = match(text, rules, on=date(2025, 3, 1))
+        assert not finding.historical
+        assert finding.sentence == "Moscow insists on legally binding security guarantees."
+        (only_past,) = match(text.split(". ")[0] + ".", rules, on=date(2025, 3, 1))
+        assert only_past.historical

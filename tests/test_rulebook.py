@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import ahocorasick
 import pytest
 
 from monitor.errors import Problem, RuleError
-from monitor.rulebook import bundled_rules_dir, check_rules, load_rules
+from monitor.match import match
+from monitor.rulebook import RuleBook, bundled_rules_dir, check_rules, load_rules
 from monitor.rulebook.text import normalize_token, phrase_terms, split_sentences, tokenize
 
 DEMAND_IDS = {
@@ -337,6 +339,13 @@ class TestText:
             ("Talks moved to the U.S. The Kremlin agreed.", 2),
             ("Headline without a stop\nBody text here. More text.", 3),
             ("e.g. the talks resumed. Then they stopped!", 2),
+            ("KIEV, May 14 (RIA Novosti) \u2013 Three men laid down arms. They were freed.", 2),
+            ("WASHINGTON (Reuters) - The U.S. rejected the demand. Moscow replied.", 2),
+            ("MOSCOW, Dec. 7 (TASS) - The Kremlin said no. Kyiv agreed.", 2),
+            ('"Ukraine must never join NATO!" Lavrov said on Friday. Kyiv refused.', 2),
+            ("“Will they agree?” the Kremlin spokesman asked. Kyiv refused.", 2),
+            ("The talks, said Lt. Gen. Smith of the U.S. Army, failed. Kyiv refused.", 2),
+            ("Sen. Rubio spoke at 5 p.m. Monday. Later, they left.", 2),
         ],
     )
     def test_sentences_survive_news_text(self, text: str, count: int) -> None:
@@ -344,3 +353,181 @@ class TestText:
         sentences = split_sentences(text, tokenize(text))
         assert len(sentences) == count, [text[s.start : s.end] for s in sentences]
         assert text[sentences[-1].start : sentences[-1].end].rstrip("”") in text
+
+
+class TestLanguageLimits:
+    def test_no_regular_expressions(self, tmp_path: Path) -> None:
+        """Patterns are phrases and combinators only: a `regex` key is refused by name."""
+        write(
+            tmp_path, "r.yaml", ACTORS + DEMAND.replace("{any: [ceasefire, truce]}", "{regex: a+}")
+        )
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (12, "demands[0].match")
+        assert "any, all, not or fragment" in problem.message
+
+    def test_empty_against_pattern(self, tmp_path: Path) -> None:
+        """An `against` pattern is checked like `match`: an empty phrase names its field."""
+        text = ACTORS + DEMAND.replace(
+            "    examples:", '    against: {any: [truce, "..."]}\n    examples:'
+        )
+        write(tmp_path, "r.yaml", text)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (13, "demands[0].against.any[1]")
+        assert problem.message == "phrase has no words"
+
+
+class TestReload:
+    def test_a_good_edit_replaces_the_rules_and_says_what_changed(self, tmp_path: Path) -> None:
+        """A valid edit is taken, naming the rules added, removed and changed."""
+        write(tmp_path, "r.yaml", ACTORS + DEMAND)
+        book = RuleBook([tmp_path])
+        first = book.rules
+        edited = ACTORS.replace("[Ukraine, Kyiv]", "[Ukraine, Kyiv, Kiev]") + DEMAND.replace(
+            "id: ceasefire", "id: truce"
+        )
+        write(tmp_path, "r.yaml", edited)
+        result = book.reload()
+        assert result.ok
+        assert (result.previous, result.version) == (first.version, book.rules.version)
+        assert result.added == ("demand:truce",)
+        assert result.removed == ("demand:ceasefire",)
+        assert result.changed == ("actor:ukraine",)
+        assert list(book.rules.demands) == ["truce"]
+        assert result.summary() == (
+            f"rules reloaded, version {first.version} -> {book.rules.version}: "
+            "added demand:truce; removed demand:ceasefire; changed actor:ukraine"
+        )
+
+    def test_a_bad_edit_keeps_the_last_good_rules(self, tmp_path: Path) -> None:
+        """A broken file is refused: the old rules stay in force and the problem is named."""
+        write(tmp_path, "r.yaml", ACTORS + DEMAND)
+        book = RuleBook([tmp_path])
+        good = book.rules
+        write(tmp_path, "r.yaml", ACTORS + DEMAND.replace("severity: medium", "severity: urgent"))
+        result = book.reload()
+        assert not result.ok
+        assert result.unchanged
+        assert book.rules is good
+        (problem,) = result.problems
+        assert (problem.line, problem.field) == (11, "demands[0].severity")
+        assert problem.file.endswith("r.yaml")
+        assert [f.actor for f in match("Moscow wants a truce.", book.rules)] == ["russia"]
+        assert result.summary().startswith(f"rules refused, version {good.version} stays")
+        assert "r.yaml:11: demands[0].severity:" in result.summary()
+
+    def test_reload_after_a_fix(self, tmp_path: Path) -> None:
+        """Once the file is fixed, the next reload takes it."""
+        write(tmp_path, "r.yaml", ACTORS + DEMAND)
+        book = RuleBook([tmp_path])
+        write(tmp_path, "r.yaml", "actors: [")
+        assert not book.reload().ok
+        write(tmp_path, "r.yaml", ACTORS + DEMAND.replace("Ceasefire", "Truce"))
+        result = book.reload()
+        assert result.ok
+        assert result.changed == ("demand:ceasefire",)
+        assert book.rules.demands["ceasefire"].title == "Truce"
+
+    def test_unchanged_files(self, tmp_path: Path) -> None:
+        """Reloading the same files changes nothing."""
+        write(tmp_path, "r.yaml", ACTORS + DEMAND)
+        book = RuleBook([tmp_path])
+        result = book.reload()
+        assert result.ok
+        assert result.unchanged
+        assert (result.added, result.removed, result.changed) == ((), (), ())
+
+    def test_the_first_load_must_succeed(self, tmp_path: Path) -> None:
+        """With no good rules to fall back on, a bad first load raises."""
+        write(tmp_path, "r.yaml", "demands: [")
+        with pytest.raises(RuleError):
+            RuleBook([tmp_path])
+
+
+FRAGMENTS = """\
+fragments:
+  truce-words: {any: [ceasefire, truce, armistice]}
+"""
+
+
+class TestFragments:
+    def test_a_fragment_is_shared_across_files(self, tmp_path: Path) -> None:
+        """A pattern named in one file is used by a demand in another."""
+        write(tmp_path, "a-fragments.yaml", FRAGMENTS)
+        write(
+            tmp_path,
+            "b.yaml",
+            ACTORS + DEMAND.replace("{any: [ceasefire, truce]}", "{fragment: truce-words}"),
+        )
+        rules = load_rules([tmp_path])
+        assert [f.demand for f in match("Moscow wants an armistice.", rules)] == ["ceasefire"]
+        assert check_rules([tmp_path]) == []
+
+    def test_unknown_fragment(self, tmp_path: Path) -> None:
+        """A name no file defines is refused where it is used."""
+        write(
+            tmp_path,
+            "r.yaml",
+            ACTORS + DEMAND.replace("{any: [ceasefire, truce]}", "{fragment: truce-wrds}"),
+        )
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (12, "demands[0].match.fragment")
+        assert problem.message == "no fragment named 'truce-wrds'"
+
+    def test_fragment_defined_twice(self, tmp_path: Path) -> None:
+        """The same fragment name in two files: the second points at the first."""
+        write(tmp_path, "a.yaml", ACTORS + DEMAND + FRAGMENTS)
+        write(tmp_path, "b.yaml", FRAGMENTS)
+        problem = only(problems(tmp_path))
+        assert problem.file.endswith("b.yaml")
+        assert (problem.line, problem.field) == (2, "fragments.truce-words")
+        assert "a.yaml:17" in problem.message
+
+    def test_fragment_that_contains_itself(self, tmp_path: Path) -> None:
+        """A fragment that refers to itself, even through another, is refused."""
+        text = "fragments:\n  a: {any: [x, {fragment: b}]}\n  b: {all: [y, {fragment: a}]}\n"
+        write(tmp_path, "r.yaml", ACTORS + DEMAND + text)
+        found = problems(tmp_path)
+        assert {(p.line, p.field, p.message) for p in found} == {
+            (17, "fragments.a", "fragment refers to itself"),
+            (18, "fragments.b", "fragment refers to itself"),
+        }
+
+    def test_bundled_pack_shares_fragments(self) -> None:
+        """The bundled demands name Ukraine and NATO through shared fragments."""
+        text = (bundled_rules_dir() / "demands-security.yaml").read_text(encoding="utf-8")
+        assert "{fragment: ukraine}" in text
+        assert "{fragment: nato}" in text
+
+
+DATED = """\
+actors:
+  - id: united-states
+    name: United States
+    aliases: [Washington, {name: Blinken, from: 2021-01-26, until: 2025-01-20}]
+"""
+
+
+class TestDatedAliases:
+    def test_an_official_counts_only_in_office(self, tmp_path: Path) -> None:
+        """A dated alias names its actor between its dates, and nobody outside them."""
+        write(tmp_path, "r.yaml", DATED + DEMAND)
+        rules = load_rules([tmp_path])
+        text = "Blinken wants a truce."
+        assert [f.actor for f in match(text, rules, on=date(2022, 3, 1))] == ["united-states"]
+        assert match(text, rules, on=date(2025, 6, 1)) == []
+        assert [f.actor for f in match(text, rules)] == ["united-states"]  # no date: all count
+        assert [f.actor for f in match("Washington wants a truce.", rules, on=date(2030, 1, 1))]
+
+    def test_until_before_from(self, tmp_path: Path) -> None:
+        """Dates in the wrong order are refused with the alias's line and field."""
+        write(tmp_path, "r.yaml", DATED.replace("until: 2025-01-20", "until: 2020-01-20") + DEMAND)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (4, "actors[0].aliases[1]")
+        assert "'until' comes before 'from'" in problem.message
+
+    def test_unknown_alias_key(self, tmp_path: Path) -> None:
+        """A misspelt key in a dated alias names its field."""
+        write(tmp_path, "r.yaml", DATED.replace("until:", "till:") + DEMAND)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (4, "actors[0].aliases[1].till")
+        assert problem.message == "unknown key"

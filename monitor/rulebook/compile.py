@@ -8,10 +8,23 @@ then groups the hits by sentence, ready for :mod:`monitor.match` to weigh.
 
 from __future__ import annotations
 
-__all__ = ["CUE_KINDS", "Cue", "Matcher", "Mention", "Scan", "SentenceScan", "build_matcher"]
+__all__ = [
+    "AGAINST",
+    "CUE_KINDS",
+    "Cue",
+    "Matcher",
+    "Mention",
+    "Scan",
+    "SentenceScan",
+    "Window",
+    "build_matcher",
+]
 
+import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import ahocorasick
@@ -27,7 +40,10 @@ from monitor.rulebook.patterns import (
 from monitor.rulebook.schema import AllPattern, AnyPattern, NotPattern, Pattern
 from monitor.rulebook.text import Sentence, Tokens, phrase_terms, split_sentences, tokenize
 
-CUE_KINDS = ("demand", "obligation", "reject", "drop", "speech", "historical")
+CUE_KINDS = ("demand", "obligation", "reject", "drop", "warn", "speech", "historical")
+Window = tuple[dt.date | None, dt.date | None]  # from, until (inclusive; None is open)
+# Key suffix of a demand's ``against`` pattern; no id can contain a space.
+AGAINST = " against"
 
 
 @dataclass(frozen=True)
@@ -80,57 +96,65 @@ class Matcher:
     patterns: Mapping[str, Node]
     order: Mapping[str, int]
     required: Mapping[str, tuple[frozenset[int], ...]]
+    windows_of: Mapping[int, tuple[Window, ...]] = field(default_factory=dict)
 
-    def scan(self, text: str) -> Scan:
-        """Tokenize ``text``, cut it into sentences and find every phrase in each."""
+    def scan(self, text: str, on: dt.date | None = None) -> Scan:
+        """Tokenize ``text``, cut it into sentences and find every phrase in each.
+
+        ``on`` is the date the text was written: an alias valid only at other dates (an
+        official out of office) names nobody then. Without it, every alias counts.
+        """
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
         by_sentence: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
         if self.automaton is not None and tokens.terms:
-            sentence_of = [0] * len(tokens.terms)
-            for index, sentence in enumerate(sentences):
-                sentence_of[sentence.first : sentence.stop] = [index] * (
-                    sentence.stop - sentence.first
-                )
-            # Each key is " t1 t2 ", so a hit's end is the space after its last token.
-            last_at: dict[int, int] = {}
-            position = 0
-            for index, term in enumerate(tokens.terms):
-                position += len(term) + 1
-                last_at[position] = index
+            # Each key is " t1 t2 ", so a hit ends on the space after its last token: the
+            # space after token i is at cumulative length + i. Hits are few, tokens many, so
+            # each hit is placed by bisection rather than every token by a loop.
+            marks = [mark + i for i, mark in enumerate(accumulate(map(len, tokens.terms)), 1)]
+            stops = [sentence.stop for sentence in sentences]
             joined = " " + " ".join(tokens.terms) + " "
             for end, term in self.automaton.iter(joined):
-                last = last_at[end]
+                last = bisect_left(marks, end)
                 first = last - self.sizes[term] + 1
-                if sentence_of[first] == sentence_of[last]:
+                where = bisect_right(stops, first)
+                if stops[where] > last:
                     # Stored as (start, -stop) so plain sorting puts the longest first.
-                    by_sentence[sentence_of[first]].append((first, -(last + 1), term))
+                    by_sentence[where].append((first, -(last + 1), term))
         return Scan(
             text,
             tokens,
-            [self._sentence(s, hits) for s, hits in zip(sentences, by_sentence, strict=True)],
+            [self._sentence(s, hits, on) for s, hits in zip(sentences, by_sentence, strict=True)],
         )
 
-    def _sentence(self, sentence: Sentence, found: list[tuple[int, int, int]]) -> SentenceScan:
+    def _sentence(
+        self, sentence: Sentence, found: list[tuple[int, int, int]], on: dt.date | None
+    ) -> SentenceScan:
+        if not found:
+            return SentenceScan(sentence, {}, [], [], [])
         hits: dict[int, list[tuple[int, int]]] = {}
         mentions: list[Mention] = []
         cues: list[Cue] = []
         demands: set[str] = set()
         # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
-        # actor or cue kind ends no later than it: "Vladimir Putin" holds "Putin".
+        # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
+        # whatever its kind: "need to" (obligation) holds "need", "no longer demand" (drop)
+        # holds "demand".
         actor_reach: dict[str, int] = {}
-        cue_reach: dict[str, int] = {}
+        cue_reach = -1
         for start, minus_stop, term in sorted(found):
             stop = -minus_stop
             hits.setdefault(term, []).append((start, stop))
             actor = self.actor_of.get(term)
+            if actor is not None and on is not None and term in self.windows_of:
+                actor = actor if _valid(self.windows_of[term], on) else None
             if actor is not None and actor_reach.get(actor, -1) < stop:
                 mentions.append(Mention(start, stop, actor))
                 actor_reach[actor] = stop
-            for kind in self.cues_of.get(term, ()):
-                if cue_reach.get(kind, -1) < stop:
-                    cues.append(Cue(start, stop, kind))
-                    cue_reach[kind] = stop
+            kinds = self.cues_of.get(term, ())
+            if kinds and cue_reach < stop:
+                cues.extend(Cue(start, stop, kind) for kind in kinds)
+                cue_reach = stop
             if term in self.demands_of:
                 demands.update(self.demands_of[term])
         possible = [
@@ -139,6 +163,12 @@ class Matcher:
             if all(not terms.isdisjoint(hits) for terms in self.required[demand])
         ]
         return SentenceScan(sentence, hits, mentions, cues, possible)
+
+
+def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
+    return any(
+        (start is None or start <= on) and (end is None or on <= end) for start, end in windows
+    )
 
 
 class _Terms:
@@ -177,10 +207,20 @@ def build_matcher(
     actors: Mapping[str, Sequence[str]],
     patterns: Mapping[str, Pattern],
     cues: Mapping[str, Sequence[str]],
+    *,
+    windows: Mapping[str, Sequence[Window]] | None = None,
 ) -> Matcher:
-    """Compile actor aliases, demand patterns and cue phrases into one :class:`Matcher`."""
+    """Compile actor aliases, demand patterns and cue phrases into one :class:`Matcher`.
+
+    ``windows`` gives the dates between which an alias names its actor (absent: always).
+    """
     terms = _Terms()
     actor_of = {terms.add(alias): actor for actor, aliases in actors.items() for alias in aliases}
+    windows_of: dict[int, tuple[Window, ...]] = {}
+    for alias, spans in (windows or {}).items():
+        if (None, None) not in spans:
+            term = terms.add(alias)
+            windows_of[term] = (*windows_of.get(term, ()), *spans)
     cues_of: dict[int, tuple[str, ...]] = {}
     for kind, phrases in cues.items():
         for phrase in phrases:
@@ -210,4 +250,5 @@ def build_matcher(
         nodes,
         {demand: index for index, demand in enumerate(nodes)},
         {demand: tuple(required_terms(node)) for demand, node in nodes.items()},
+        windows_of,
     )

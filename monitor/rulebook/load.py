@@ -10,7 +10,7 @@ __all__ = ["bundled_rules_dir", "load_rules"]
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +18,16 @@ from pydantic import ValidationError
 
 import monitor
 from monitor.errors import Problem, RuleError
-from monitor.rulebook.compile import CUE_KINDS, build_matcher
+from monitor.rulebook.compile import AGAINST, CUE_KINDS, Window, build_matcher
 from monitor.rulebook.ruleset import Actor, Demand, Example, RuleSet
 from monitor.rulebook.schema import (
     TAG_SUFFIX,
+    ActorSpec,
+    AliasSpec,
     AllPattern,
     AnyPattern,
+    DemandSpec,
+    FragmentPattern,
     NotPattern,
     Pattern,
     RuleFileSpec,
@@ -76,9 +80,11 @@ def load_rules(dirs: Sequence[Path]) -> RuleSet:
         if parsed is not None:
             files.append(parsed)
     problems += _duplicates(files)
+    fragments, found = _fragments(files)
+    problems += found
     if problems:
         raise RuleError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.field)))
-    return _build(files)
+    return _build(files, fragments)
 
 
 def _rule_files(dirs: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
@@ -152,10 +158,15 @@ def _phrase_problems(doc: YamlDocument, spec: RuleFileSpec) -> list[Problem]:
     problems: list[Problem] = []
     for i, actor in enumerate(spec.actors):
         for j, alias in enumerate(actor.aliases):
-            if not phrase_terms(alias):
+            if not phrase_terms(_name(alias)):
                 problems.append(_problem(doc, ("actors", i, "aliases", j), "alias has no words"))
     for i, demand in enumerate(spec.demands):
         problems += _pattern_problems(doc, demand.match, ("demands", i, "match"), inside_all=False)
+        if demand.against is not None:
+            path: PathKey = ("demands", i, "against")
+            problems += _pattern_problems(doc, demand.against, path, inside_all=False)
+    for name, fragment in spec.fragments.items():
+        problems += _pattern_problems(doc, fragment, ("fragments", name), inside_all=False)
     if spec.cues is not None:
         for kind in CUE_KINDS:
             for j, phrase in enumerate(getattr(spec.cues, kind)):
@@ -169,6 +180,8 @@ def _pattern_problems(
 ) -> list[Problem]:
     if isinstance(pattern, str):
         return [] if phrase_terms(pattern) else [_problem(doc, path, "phrase has no words")]
+    if isinstance(pattern, FragmentPattern):
+        return []  # checked once every file is read: see _fragments
     if isinstance(pattern, NotPattern):
         problems = (
             [] if inside_all else [_problem(doc, (*path, "not"), "'not' stands only in 'all'")]
@@ -185,6 +198,77 @@ def _pattern_problems(
     for j, part in enumerate(parts):
         problems += _pattern_problems(doc, part, (*path, key, j), inside_all=key == "all")
     return problems
+
+
+def _refs(pattern: Pattern, path: PathKey) -> Iterator[tuple[PathKey, str]]:
+    """Every fragment a pattern names, with where it names it."""
+    if isinstance(pattern, FragmentPattern):
+        yield (*path, "fragment"), pattern.fragment
+    elif isinstance(pattern, NotPattern):
+        yield from _refs(pattern.not_, (*path, "not"))
+    elif isinstance(pattern, AnyPattern | AllPattern):
+        key = "any" if isinstance(pattern, AnyPattern) else "all"
+        parts = pattern.any if isinstance(pattern, AnyPattern) else pattern.all
+        for j, part in enumerate(parts):
+            yield from _refs(part, (*path, key, j))
+
+
+def _fragments(files: list[_File]) -> tuple[dict[str, Pattern], list[Problem]]:
+    """The named fragments of all files, and every misuse: a name defined twice, a name that
+    no file defines, a fragment that contains itself."""
+    fragments: dict[str, Pattern] = {}
+    where: dict[str, str] = {}
+    problems: list[Problem] = []
+    for file in files:
+        for name, fragment in file.spec.fragments.items():
+            path: PathKey = ("fragments", name)
+            if name in fragments:
+                message = f"fragment '{name}' is already defined at {where[name]}"
+                problems.append(_problem(file.doc, path, message))
+                continue
+            fragments[name] = fragment
+            where[name] = f"{file.doc.path}:{file.doc.lines.line(path)}"
+    for file in files:
+        uses: list[tuple[PathKey, Pattern]] = [
+            (("fragments", n), p) for n, p in file.spec.fragments.items()
+        ]
+        for i, demand in enumerate(file.spec.demands):
+            uses.append((("demands", i, "match"), demand.match))
+            if demand.against is not None:
+                uses.append((("demands", i, "against"), demand.against))
+        for path, pattern in uses:
+            for ref_path, name in _refs(pattern, path):
+                if name not in fragments:
+                    problems.append(_problem(file.doc, ref_path, f"no fragment named '{name}'"))
+    for name in fragments:
+        if _cycle(name, fragments, ()):
+            file_path, _, line = where[name].rpartition(":")
+            problems.append(
+                Problem(file_path, int(line), f"fragments.{name}", "fragment refers to itself")
+            )
+    return fragments, problems
+
+
+def _cycle(name: str, fragments: dict[str, Pattern], stack: tuple[str, ...]) -> bool:
+    if name in stack:
+        return True
+    pattern = fragments.get(name)
+    if pattern is None:
+        return False
+    return any(_cycle(ref, fragments, (*stack, name)) for _, ref in _refs(pattern, ()))
+
+
+def _resolve(pattern: Pattern, fragments: dict[str, Pattern]) -> Pattern:
+    """The pattern with every fragment written out in its place."""
+    if isinstance(pattern, FragmentPattern):
+        return _resolve(fragments[pattern.fragment], fragments)
+    if isinstance(pattern, NotPattern):
+        return NotPattern.model_validate({"not": _resolve(pattern.not_, fragments)})
+    if isinstance(pattern, AnyPattern):
+        return AnyPattern(any=[_resolve(p, fragments) for p in pattern.any])
+    if isinstance(pattern, AllPattern):
+        return AllPattern(all=[_resolve(p, fragments) for p in pattern.all], near=pattern.near)
+    return pattern
 
 
 def _duplicates(files: list[_File]) -> list[Problem]:
@@ -211,16 +295,27 @@ def _duplicates(files: list[_File]) -> list[Problem]:
             for j, alias in enumerate(actor.aliases):
                 path = ("actors", i, "aliases", j)
                 owner, where = aliases.setdefault(
-                    phrase_terms(alias), (actor.id, f"{doc.path}:{doc.lines.line(path)}")
+                    phrase_terms(_name(alias)), (actor.id, f"{doc.path}:{doc.lines.line(path)}")
                 )
                 if owner != actor.id:
-                    message = f"alias '{alias}' is already claimed by actor '{owner}' at {where}"
+                    message = (
+                        f"alias '{_name(alias)}' is already claimed by actor '{owner}' at {where}"
+                    )
                     problems.append(_problem(doc, path, message))
     return problems
 
 
-def _build(files: list[_File]) -> RuleSet:
-    actors = {a.id: Actor(a.id, a.name, tuple(a.aliases)) for f in files for a in f.spec.actors}
+def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
+    actors = {
+        a.id: Actor(
+            a.id,
+            a.name,
+            tuple(dict.fromkeys(_name(alias) for alias in a.aliases)),
+            tuple((x.name, x.from_, x.until) for x in a.aliases if isinstance(x, AliasSpec)),
+        )
+        for f in files
+        for a in f.spec.actors
+    }
     demands = {
         d.id: Demand(d.id, d.title, d.description.strip(), d.severity)
         for f in files
@@ -230,14 +325,30 @@ def _build(files: list[_File]) -> RuleSet:
     for kind in CUE_KINDS:
         phrases = (p for f in files if f.spec.cues for p in getattr(f.spec.cues, kind))
         cues[kind] = tuple(dict.fromkeys(phrases))
+    patterns: dict[str, Pattern] = {}
+    for file in files:
+        for d in file.spec.demands:
+            patterns[d.id] = _resolve(d.match, fragments)
+            if d.against is not None:
+                patterns[d.id + AGAINST] = _resolve(d.against, fragments)
+    windows: dict[str, list[Window]] = {}
+    for file in files:
+        for actor in file.spec.actors:
+            for alias in actor.aliases:
+                if isinstance(alias, AliasSpec):
+                    windows.setdefault(alias.name, []).append((alias.from_, alias.until))
+                else:
+                    windows.setdefault(alias, []).append((None, None))
     matcher = build_matcher(
-        {a.id: a.aliases for a in actors.values()},
-        {d.id: d.match for f in files for d in f.spec.demands},
-        cues,
+        {a.id: a.aliases for a in actors.values()}, patterns, cues, windows=windows
     )
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.text.encode("utf-8") + b"\0")
+    # What each rule says, so a reload can tell which rules it added, removed or changed.
+    digests = {f"actor:{a.id}": _digest(a) for f in files for a in f.spec.actors}
+    digests.update({f"demand:{d.id}": _digest(d) for f in files for d in f.spec.demands})
+    digests["cues"] = hashlib.sha256(repr(sorted(cues.items())).encode("utf-8")).hexdigest()[:12]
     return RuleSet(
         actors=actors,
         demands=demands,
@@ -246,7 +357,16 @@ def _build(files: list[_File]) -> RuleSet:
         matcher=matcher,
         cues=cues,
         examples=tuple(_examples(files)),
+        digests=digests,
     )
+
+
+def _name(alias: str | AliasSpec) -> str:
+    return alias if isinstance(alias, str) else alias.name
+
+
+def _digest(spec: ActorSpec | DemandSpec) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode("utf-8")).hexdigest()[:12]
 
 
 def _examples(files: list[_File]) -> list[Example]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["Actor", "Demand", "Example", "RuleSet"]
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ class Actor:
     id: str
     name: str
     aliases: tuple[str, ...]
+    # Aliases valid only between two dates (either may be open): (alias, from, until).
+    terms: tuple[tuple[str, dt.date | None, dt.date | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class Example:
 class RuleSet:
     """Everything the rule files say, compiled once for :func:`monitor.match.match`.
 
-    ``version`` is a short hash of the files' contents: it changes when any rule changes.
+    ``version`` is a short hash of the files' contents: it changes when any rule changes;
+    ``digests`` hashes each actor and demand, so two versions can be compared rule by rule.
     """
 
     actors: Mapping[str, Actor]
@@ -55,3 +59,4 @@ class RuleSet:
     matcher: Matcher = field(repr=False, compare=False)
     cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
+    digests: Mapping[str, str] = field(default_factory=dict)  # "actor:russia" -> its hash

@@ -1,8 +1,9 @@
 """The shape of a rule file, as pydantic models that refuse unknown keys.
 
-A rule file may hold ``actors``, ``demands`` and ``cues``; every key is optional, and several
-files add up. A pattern is a phrase, or a mapping with exactly one of ``any``, ``all`` or
-``not`` (``all`` may add ``near``).
+A rule file may hold ``actors``, ``demands``, ``cues`` and ``fragments``; every key is
+optional, and several files add up. A pattern is a phrase, or a mapping with exactly one of
+``any``, ``all``, ``not`` (``all`` may add ``near``) or ``fragment`` (a named pattern from the
+``fragments`` of any file).
 """
 
 from __future__ import annotations
@@ -10,19 +11,31 @@ from __future__ import annotations
 __all__ = [
     "TAG_SUFFIX",
     "ActorSpec",
+    "Alias",
+    "AliasSpec",
     "AllPattern",
     "AnyPattern",
     "CuesSpec",
     "DemandSpec",
     "ExamplesSpec",
+    "FragmentPattern",
     "NotPattern",
     "Pattern",
     "RuleFileSpec",
 ]
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 
 def _not_blank(value: str) -> str:
@@ -49,9 +62,9 @@ def _pattern_kind(value: Any) -> str | None:
     if isinstance(value, str):
         return "phrase" + TAG_SUFFIX
     if isinstance(value, dict):
-        kind = next((key for key in ("any", "all", "not") if key in value), None)
+        kind = next((key for key in ("any", "all", "not", "fragment") if key in value), None)
         return None if kind is None else kind + TAG_SUFFIX
-    if isinstance(value, AnyPattern | AllPattern | NotPattern):
+    if isinstance(value, AnyPattern | AllPattern | NotPattern | FragmentPattern):
         return type(value).__name__.removesuffix("Pattern").lower() + TAG_SUFFIX
     return None
 
@@ -75,16 +88,47 @@ class NotPattern(_Strict):
     not_: Pattern = Field(alias="not")
 
 
+class FragmentPattern(_Strict):
+    """A named pattern from a ``fragments`` section, shared across files."""
+
+    fragment: Slug
+
+
 Pattern = Annotated[
     Annotated[Text, Tag("phrase" + TAG_SUFFIX)]
     | Annotated[AnyPattern, Tag("any" + TAG_SUFFIX)]
     | Annotated[AllPattern, Tag("all" + TAG_SUFFIX)]
-    | Annotated[NotPattern, Tag("not" + TAG_SUFFIX)],
+    | Annotated[NotPattern, Tag("not" + TAG_SUFFIX)]
+    | Annotated[FragmentPattern, Tag("fragment" + TAG_SUFFIX)],
     Discriminator(
         _pattern_kind,
         custom_error_type="pattern",
-        custom_error_message="a pattern is a phrase, or a mapping with any, all or not",
+        custom_error_message="a pattern is a phrase, or a mapping with any, all, not or fragment",
     ),
+]
+
+
+class AliasSpec(_Strict):
+    """A name that stands for the actor only between two dates (an official's term)."""
+
+    name: Text
+    from_: dt.date | None = Field(default=None, alias="from")
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> AliasSpec:
+        if self.from_ and self.until and self.until < self.from_:
+            raise ValueError("'until' comes before 'from'")
+        return self
+
+
+def _alias_kind(value: Any) -> str:
+    return "alias" + TAG_SUFFIX if isinstance(value, dict | AliasSpec) else "phrase" + TAG_SUFFIX
+
+
+Alias = Annotated[
+    Annotated[Text, Tag("phrase" + TAG_SUFFIX)] | Annotated[AliasSpec, Tag("alias" + TAG_SUFFIX)],
+    Discriminator(_alias_kind),
 ]
 
 
@@ -93,7 +137,7 @@ class ActorSpec(_Strict):
 
     id: Slug
     name: Text
-    aliases: list[Text] = Field(min_length=1)
+    aliases: list[Alias] = Field(min_length=1)
 
 
 class ExamplesSpec(_Strict):
@@ -111,6 +155,9 @@ class DemandSpec(_Strict):
     description: str = ""
     severity: Literal["low", "medium", "high"]
     match: Pattern
+    # What the demand opposes ("NATO expansion" for nato-non-expansion): an actor who rejects
+    # it voices the demand, and one who wants it rejects the demand.
+    against: Pattern | None = None
     examples: ExamplesSpec = ExamplesSpec()
 
 
@@ -121,6 +168,7 @@ class CuesSpec(_Strict):
     obligation: list[Text] = []
     reject: list[Text] = []
     drop: list[Text] = []
+    warn: list[Text] = []
     speech: list[Text] = []
     historical: list[Text] = []
 
@@ -131,7 +179,8 @@ class RuleFileSpec(_Strict):
     actors: list[ActorSpec] = []
     demands: list[DemandSpec] = []
     cues: CuesSpec | None = None
+    fragments: dict[Slug, Pattern] = {}
 
 
-for _model in (AnyPattern, AllPattern, NotPattern, DemandSpec, RuleFileSpec):
+for _model in (AnyPattern, AllPattern, NotPattern, FragmentPattern, DemandSpec, RuleFileSpec):
     _model.model_rebuild()

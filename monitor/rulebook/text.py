@@ -21,7 +21,9 @@ import Stemmer
 # A word is letters and digits (accents and combining marks included) with inner apostrophes
 # ("Moscow's") and dots ("U.S.", "3.5"), or a number with thousands commas. Hyphens and dashes
 # of every kind separate words, so "nuclear-free" and "nuclear free" are the same two terms.
-_WORD = re.compile(r"[\w\u0300-\u036f]+(?:['\u2019\u02bc.][\w\u0300-\u036f]+|,\d+)*")
+_WORD = re.compile(r"(?:\w|[\u0300-\u036f])+(?:['\u2019\u02bc.](?:\w|[\u0300-\u036f])+|,\d+)*")
+# A dot between two letters: the inside of an abbreviation ("U.S", before its last dot).
+_INNER_DOT = re.compile(r"\.(?=[^\W\d_])")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
 # British spellings become American before stemming: the stemmer strips "-ize" but not "-ise".
 _BRITISH = (
@@ -34,6 +36,15 @@ _BRITISH = (
     ("yse", "yze"),
     ("ysed", "yzed"),
 )
+# Words the stemmer folds into another word of a different meaning: "initial" into
+# "initiative", "concerning" (about) into "concern", "objective" into "object (to)".
+_KEEP = {
+    "initial": "initial",
+    "initially": "initial",
+    "concerning": "concerning",
+    "objective": "objective",
+    "objectives": "objective",
+}
 # Snowball's C stemmer never releases the GIL, so one shared instance is safe.
 _STEMMER = Stemmer.Stemmer("english")
 US = "u.s"  # "US" and "U.S." (the country), never the pronoun "us"
@@ -54,6 +65,8 @@ def normalize_token(raw: str) -> str:
         word = "".join(
             c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
         )
+    if word in _KEEP:
+        return _KEEP[word]
     for british, american in _BRITISH:
         if word.endswith(british) and len(word) - len(british) >= 3:
             word = word[: -len(british)] + american
@@ -75,12 +88,20 @@ def tokenize(text: str) -> Tokens:
     found = list(_WORD.finditer(text))
     starts = [m.start() for m in found]
     ends = [m.end() for m in found]
-    words = [m.group() for m in found]
-    for i, word in enumerate(words):
-        # A dotted abbreviation keeps its last dot: "U.S." (the regex stops before it).
-        if "." in word and not word[0].isdigit() and text[ends[i] : ends[i] + 1] == ".":
+    words = list(map(re.Match.group, found))
+    # A dotted abbreviation keeps its last dot: "U.S." (the word pattern stops before it).
+    # Dots are few, so they are looked for, rather than every word looked at.
+    for dot in _INNER_DOT.finditer(text):
+        i = bisect.bisect_right(starts, dot.start()) - 1
+        end = ends[i]
+        if (
+            i >= 0
+            and text[end : end + 1] == "."
+            and end > dot.start()
+            and not words[i][0].isdigit()
+        ):
             ends[i] += 1
-            words[i] = word + "."
+            words[i] += "."
     return Tokens(starts, ends, list(map(normalize_token, words)))
 
 
@@ -146,9 +167,37 @@ def _ends_sentence(text: str, tokens: Tokens, i: int) -> int | None:
             return None  # "Jan. 5", "No. 2"
         if key in _WEAK and after not in _STARTERS:
             return None
+    if any(c in _CLOSERS for c in gap[:run]) and _attribution_follows(text, tokens, i + 1):
+        return None  # "Never!" Lavrov said: the quote and who said it are one sentence
     if after[0].isupper() or after[0].isdigit() or any(c in _OPENERS for c in gap[run:]):
         return end + run
     return None  # "e.g. the", "3 p.m. local time"
+
+
+_SAID = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "asked",
+        "asks",
+        "added",
+        "adds",
+        "insisted",
+        "wrote",
+        "stated",
+    ]
+)
+
+
+def _attribution_follows(text: str, tokens: Tokens, i: int) -> bool:
+    """Whether a speech verb comes within the next three words ("Lavrov said", "the Kremlin
+    spokesman said", "said Peskov")."""
+    stop = min(i + 4, len(tokens.starts))
+    words = (text[tokens.starts[j] : tokens.ends[j]].casefold() for j in range(i, stop))
+    return any(word in _SAID for word in words)
 
 
 def _skip_space(text: str, pos: int, limit: int) -> int:
