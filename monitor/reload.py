@@ -39,15 +39,11 @@ class Changes:
 
     @classmethod
     def between(cls, old: Reloaded, new: Reloaded) -> Changes:
-        """Compare two loads: rules by id (actors and demands), feeds by location."""
+        """Compare two loads: rules (``actor:<id>``, ``demand:<id>``), feeds by location."""
 
-        def rule_items(rules: RuleSet) -> dict[str, object]:
-            items: dict[str, object] = {f"actor:{a}": v for a, v in rules.actors.items()}
-            for d, demand in rules.demands.items():
-                items[f"demand:{d}"] = (demand, rules.matcher.patterns.get(d))
-            return items
-
-        before, after = rule_items(old.rules), rule_items(new.rules)
+        # Each rule's digest covers its whole definition (patterns, examples, aliases), so a
+        # change of wording shows even where titles and ids stay the same.
+        before, after = old.rules.digests, new.rules.digests
         old_feeds = {f.location for f in old.config.feed_locations()}
         new_feeds = {f.location for f in new.config.feed_locations()}
         restart = tuple(

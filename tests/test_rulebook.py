@@ -12,7 +12,7 @@ import pytest
 
 from monitor.errors import Problem, RuleError
 from monitor.match import match
-from monitor.rulebook import RuleBook, bundled_rules_dir, check_rules, load_rules
+from monitor.rulebook import bundled_rules_dir, check_rules, load_rules
 from monitor.rulebook.text import normalize_token, phrase_terms, split_sentences, tokenize
 
 DEMAND_IDS = {
@@ -374,73 +374,6 @@ class TestLanguageLimits:
         problem = only(problems(tmp_path))
         assert (problem.line, problem.field) == (13, "demands[0].against.any[1]")
         assert problem.message == "phrase has no words"
-
-
-class TestReload:
-    def test_a_good_edit_replaces_the_rules_and_says_what_changed(self, tmp_path: Path) -> None:
-        """A valid edit is taken, naming the rules added, removed and changed."""
-        write(tmp_path, "r.yaml", ACTORS + DEMAND)
-        book = RuleBook([tmp_path])
-        first = book.rules
-        edited = ACTORS.replace("[Ukraine, Kyiv]", "[Ukraine, Kyiv, Kiev]") + DEMAND.replace(
-            "id: ceasefire", "id: truce"
-        )
-        write(tmp_path, "r.yaml", edited)
-        result = book.reload()
-        assert result.ok
-        assert (result.previous, result.version) == (first.version, book.rules.version)
-        assert result.added == ("demand:truce",)
-        assert result.removed == ("demand:ceasefire",)
-        assert result.changed == ("actor:ukraine",)
-        assert list(book.rules.demands) == ["truce"]
-        assert result.summary() == (
-            f"rules reloaded, version {first.version} -> {book.rules.version}: "
-            "added demand:truce; removed demand:ceasefire; changed actor:ukraine"
-        )
-
-    def test_a_bad_edit_keeps_the_last_good_rules(self, tmp_path: Path) -> None:
-        """A broken file is refused: the old rules stay in force and the problem is named."""
-        write(tmp_path, "r.yaml", ACTORS + DEMAND)
-        book = RuleBook([tmp_path])
-        good = book.rules
-        write(tmp_path, "r.yaml", ACTORS + DEMAND.replace("severity: medium", "severity: urgent"))
-        result = book.reload()
-        assert not result.ok
-        assert result.unchanged
-        assert book.rules is good
-        (problem,) = result.problems
-        assert (problem.line, problem.field) == (11, "demands[0].severity")
-        assert problem.file.endswith("r.yaml")
-        assert [f.actor for f in match("Moscow wants a truce.", book.rules)] == ["russia"]
-        assert result.summary().startswith(f"rules refused, version {good.version} stays")
-        assert "r.yaml:11: demands[0].severity:" in result.summary()
-
-    def test_reload_after_a_fix(self, tmp_path: Path) -> None:
-        """Once the file is fixed, the next reload takes it."""
-        write(tmp_path, "r.yaml", ACTORS + DEMAND)
-        book = RuleBook([tmp_path])
-        write(tmp_path, "r.yaml", "actors: [")
-        assert not book.reload().ok
-        write(tmp_path, "r.yaml", ACTORS + DEMAND.replace("Ceasefire", "Truce"))
-        result = book.reload()
-        assert result.ok
-        assert result.changed == ("demand:ceasefire",)
-        assert book.rules.demands["ceasefire"].title == "Truce"
-
-    def test_unchanged_files(self, tmp_path: Path) -> None:
-        """Reloading the same files changes nothing."""
-        write(tmp_path, "r.yaml", ACTORS + DEMAND)
-        book = RuleBook([tmp_path])
-        result = book.reload()
-        assert result.ok
-        assert result.unchanged
-        assert (result.added, result.removed, result.changed) == ((), (), ())
-
-    def test_the_first_load_must_succeed(self, tmp_path: Path) -> None:
-        """With no good rules to fall back on, a bad first load raises."""
-        write(tmp_path, "r.yaml", "demands: [")
-        with pytest.raises(RuleError):
-            RuleBook([tmp_path])
 
 
 FRAGMENTS = """\
