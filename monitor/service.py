@@ -30,6 +30,7 @@ from monitor.pipeline import Pipeline
 from monitor.pool import CpuPool
 from monitor.rulebook import bundled_rules_dir, load_rules
 from monitor.sources.http import HttpClient, HttpLimits
+from monitor.sources.schedule import PollPolicy
 from monitor.store import Store
 
 log = structlog.get_logger("newsmon.service")
@@ -56,6 +57,18 @@ def http_limits(config: Config) -> HttpLimits:
         max_redirects=h.max_redirects,
         per_host=h.per_host,
         total=h.total,
+    )
+
+
+def poll_policy(config: Config) -> PollPolicy:
+    """The schedule and feed-health settings the config asks for."""
+    p = config.polling
+    return PollPolicy(
+        min_interval=p.min_interval,
+        adaptive=p.adaptive,
+        failures_before_alert=p.failures_before_alert,
+        quiet_factor=p.quiet_factor,
+        backfill=p.backfill,
     )
 
 
@@ -278,14 +291,20 @@ async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None =
             http = await stack.enter_async_context(
                 HttpClient(http_limits(config), allow_networks=config.http.allow_networks)
             )
+            # Feeds imported from OPML replace the default public feeds, as configured ones do.
+            configured = config.feeds or (
+                [] if await store.imported_feed_count() else config.feed_locations()
+            )
             await store.sync_feeds(
                 (feed_url(f.location), f.name or "", f.interval or config.poll_interval)
-                for f in config.feed_locations()
+                for f in configured
             )
             returned = await store.release_claims()
             if returned:
                 log.info("items.returned", count=returned, reason="claimed by a stopped run")
-            pipeline = Pipeline(store, rules, pool, http, Router(config.route_list()))
+            pipeline = Pipeline(
+                store, rules, pool, http, Router(config.route_list()), poll_policy(config)
+            )
             service = Service(config, pipeline, channels, stop=stop)
             log.info(
                 "rules.loaded",

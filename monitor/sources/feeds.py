@@ -10,6 +10,7 @@ __all__ = [
     "FeedState",
     "ParsedFeed",
     "PollResult",
+    "entry_ids_hash",
     "feed_location",
     "parse_feed",
     "plain_text",
@@ -31,16 +32,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import feedparser
 from feedparser.exceptions import NonXMLContentType
+from lxml import etree
 
 from monitor.errors import FeedError, FetchError
 from monitor.model import Entry
 from monitor.sources.http import HttpClient
+from monitor.sources.schedule import freshness
 
 _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -53,8 +56,17 @@ _TRACKING_PARAMS = frozenset(
         "oly_enc_id", "vero_id", "wt_mc", "cmpid", "ocid", "_ga", "_gl",
     }
 )  # fmt: skip
-# Hashing a large body is worth a thread (hashlib releases the GIL); a small one is not.
-_HASH_IN_THREAD = 2**20
+# Hashing or pre-parsing a large body is worth a thread (hashlib and lxml release the GIL);
+# a small one is not (about 1 ms per 100 KB).
+_OFF_LOOP_BYTES = 2**18
+_T = TypeVar("_T")
+
+# The pre-pass parser: strict XML, no DTD, no entities, no network (safe on hostile bytes).
+_IDS_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
+)
+_ENTRIES = etree.XPath("//*[local-name()='item' or local-name()='entry']")
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 
 _TAG = re.compile(r"<[^<>]*>")  # [^<>] keeps a run of unclosed '<' linear, not quadratic
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|hr)\b", re.I)
@@ -69,20 +81,30 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    ids_hash: str | None = None
 
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """A feed's title and entries; ``warning`` says what was wrong with a malformed feed."""
+    """A feed's title and entries; ``warning`` says what was wrong with a malformed feed.
+
+    ``ttl`` is the feed's own ``<ttl>`` in seconds: how long it asks readers to wait.
+    """
 
     title: str
     entries: tuple[Entry, ...]
     warning: str | None
+    ttl: float | None = None
 
 
 @dataclass(frozen=True)
 class PollResult:
-    """The outcome of one poll: "changed" (``feed`` set), "not_modified" (304) or "unchanged"."""
+    """The outcome of one poll: "changed" (``feed`` set), "not_modified" (304) or "unchanged"
+    (the same bytes, or the same entry ids, as last time: nothing was parsed).
+
+    ``fresh_for`` is how long the response's caching headers say it stays fresh, in seconds;
+    ``ids_hash`` identifies the set of entry ids the cheap pre-pass found.
+    """
 
     status: str
     feed: ParsedFeed | None
@@ -90,6 +112,8 @@ class PollResult:
     last_modified: str | None
     body_hash: str | None
     http_status: int | None
+    fresh_for: float | None = None
+    ids_hash: str | None = None
 
 
 # How the daemon runs parse_feed elsewhere (a process pool): same arguments, awaited.
@@ -131,7 +155,50 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedError(url, f"{reason} ({warning})" if warning else reason)
     entries = tuple(_feedparser_entry(e, url) for e in result.entries)
     title = _text_of(result.feed, "title")
-    return ParsedFeed(title, entries, warning)
+    return ParsedFeed(title, entries, warning, _ttl(dict.get(result.feed, "ttl")))
+
+
+def entry_ids_hash(body: bytes) -> str | None:
+    """A hash of the set of entry ids in a feed, found with a bare XML parse (a small part of
+    a full parse), or None when it cannot be told cheaply (JSON, malformed XML, an entry with
+    neither id nor link).
+
+    Many feeds change only a build date: the same hash as last time means no entry can be
+    new, and the full parse is skipped.
+    """
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
+        return None
+    try:
+        root = etree.fromstring(body, _IDS_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    ids = set()
+    for node in _ENTRIES(root):
+        ident = _entry_ident(node)
+        if not ident:
+            return None
+        ids.add(ident)
+    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8", "replace")).hexdigest()
+
+
+def _entry_ident(node: Any) -> str:
+    """What the entry's key derives from: its guid/id, else its link (the RDF about)."""
+    link = _str(node.get(_RDF_ABOUT))
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue  # a comment or a processing instruction
+        name = etree.QName(child).localname
+        if name in ("guid", "id") and (child.text or "").strip():
+            return "id:" + (child.text or "").strip()
+        if name == "link" and not link:
+            link = (child.text or "").strip() or _str(child.get("href")).strip()
+    return "link:" + link if link else ""
+
+
+def _ttl(value: object) -> float | None:
+    """RSS ``<ttl>`` is in minutes; anything but a positive whole number is ignored."""
+    text = _str(value).strip()
+    return float(text) * 60 if text.isdigit() and int(text) > 0 else None
 
 
 def _feedparser_entry(raw: dict[str, Any], feed_url: str) -> Entry:
@@ -254,7 +321,8 @@ def _entry_key(guid: str, url: str, title: str, summary: str) -> str:
     """GUID, else the link without tracking parameters, else a hash of title and link."""
     guid = guid.strip()
     if guid:
-        return guid
+        # A GUID that is a link (RSS isPermaLink) gets the same tracking clean-up as links.
+        return strip_tracking(guid) if guid.startswith(("http://", "https://")) else guid
     if url:
         return strip_tracking(url)
     # Only an entry with neither title nor link falls back on its text.
@@ -362,6 +430,7 @@ async def poll_feed(
         last_modified: str | None = None
         content_type: str | None = None
         http_status: int | None = None
+        fresh_for: float | None = None
     else:
         headers = {"Accept": _FEED_ACCEPT}
         if state.etag:
@@ -376,16 +445,42 @@ async def poll_feed(
         last_modified = response.headers.get("Last-Modified") or (
             state.last_modified if response.status == 304 else None
         )
+        fresh_for = freshness(response.headers)
         if response.status == 304:
-            return PollResult("not_modified", None, etag, last_modified, state.body_hash, 304)
+            return PollResult(
+                "not_modified",
+                None,
+                etag,
+                last_modified,
+                state.body_hash,
+                304,
+                fresh_for,
+                state.ids_hash,
+            )
         base, body = response.url, response.body
         content_type = response.headers.get("Content-Type")
         http_status = response.status
     body_hash = await _sha256(body)
     if body_hash == state.body_hash:
-        return PollResult("unchanged", None, etag, last_modified, body_hash, http_status)
+        return PollResult(
+            "unchanged",
+            None,
+            etag,
+            last_modified,
+            body_hash,
+            http_status,
+            fresh_for,
+            state.ids_hash,
+        )
+    ids_hash = await _off_loop_if_large(entry_ids_hash, body)
+    if ids_hash is not None and ids_hash == state.ids_hash:
+        return PollResult(
+            "unchanged", None, etag, last_modified, body_hash, http_status, fresh_for, ids_hash
+        )
     feed = await parse(body, base, content_type) if parse else parse_feed(body, base, content_type)
-    return PollResult("changed", feed, etag, last_modified, body_hash, http_status)
+    return PollResult(
+        "changed", feed, etag, last_modified, body_hash, http_status, fresh_for, ids_hash
+    )
 
 
 def read_local(path: Path, max_bytes: int, url: str) -> bytes:
@@ -404,8 +499,11 @@ def read_local(path: Path, max_bytes: int, url: str) -> bytes:
 
 
 async def _sha256(body: bytes) -> str:
-    if len(body) > _HASH_IN_THREAD:
-        digest = await asyncio.to_thread(hashlib.sha256, body)
-    else:
-        digest = hashlib.sha256(body)
-    return digest.hexdigest()
+    return (await _off_loop_if_large(hashlib.sha256, body)).hexdigest()
+
+
+async def _off_loop_if_large(fn: Callable[[bytes], _T], body: bytes) -> _T:
+    """``fn(body)``, in a thread when the body is large enough to stall the loop."""
+    if len(body) > _OFF_LOOP_BYTES:
+        return await asyncio.to_thread(fn, body)
+    return fn(body)
