@@ -18,6 +18,7 @@ from monitor.errors import FeedError, FetchError
 from monitor.sources.feeds import (
     FeedState,
     ParsedFeed,
+    entry_ids_hash,
     feed_location,
     parse_feed,
     plain_text,
@@ -25,6 +26,7 @@ from monitor.sources.feeds import (
     strip_tracking,
 )
 from monitor.sources.http import HttpClient, HttpLimits
+from tests.servers import LocalSite
 
 FEED_URL = "https://news.example/feeds/main.xml"
 
@@ -492,3 +494,54 @@ def test_corpus_parses_without_crashing() -> None:
                 wrongly_refused.append(f"{path}: {exc.reason}")
     assert wrongly_refused == []
     assert parsed > len(files) * 0.8
+
+
+class TestEntryIdPrePass:
+    def feed(self, build: str, guids: list[str]) -> bytes:
+        items = "".join(f"<item><title>{g}</title><guid>{g}</guid></item>" for g in guids)
+        return (
+            f'<rss version="2.0"><channel><title>t</title><lastBuildDate>{build}'
+            f"</lastBuildDate>{items}</channel></rss>"
+        ).encode()
+
+    def test_same_ids_same_hash_despite_build_date(self) -> None:
+        """Only the build date moved: the id hash is the same."""
+        one = entry_ids_hash(self.feed("Mon, 03 Mar 2025 10:00:00 GMT", ["a", "b"]))
+        two = entry_ids_hash(self.feed("Mon, 03 Mar 2025 11:00:00 GMT", ["b", "a"]))
+        assert one is not None and one == two
+
+    def test_new_id_changes_hash(self) -> None:
+        """A new entry id gives a different hash."""
+        one = entry_ids_hash(self.feed("x", ["a", "b"]))
+        assert one != entry_ids_hash(self.feed("x", ["a", "b", "c"]))
+
+    @pytest.mark.parametrize("body", [BOZO_RSS, JSON_FEED, RSS, b'<!DOCTYPE x [<!ENTITY e "y">]>'])
+    def test_undecidable_feeds_give_none(self, body: bytes) -> None:
+        """Malformed XML, JSON, and an entry with neither id nor link: no shortcut."""
+        assert entry_ids_hash(body) is None
+
+    async def test_build_date_only_change_skips_the_parse(self, site: LocalSite) -> None:
+        """A feed whose only change is its build date is 'unchanged' and never parsed."""
+        bodies = [self.feed("one", ["a", "b"]), self.feed("two", ["a", "b"])]
+        bodies.append(self.feed("three", ["a", "b", "c"]))
+
+        async def serve(request: web.Request) -> web.Response:
+            return web.Response(body=bodies.pop(0), content_type="application/rss+xml")
+
+        site.route("/f.xml", serve)
+        await site.start()
+        parsed: list[str] = []
+
+        async def parse(body: bytes, base: str, content_type: str | None) -> ParsedFeed:
+            parsed.append(base)
+            return parse_feed(body, base, content_type)
+
+        async with HttpClient(HttpLimits(total_timeout=5.0)) as http:
+            state = FeedState(site.url("/f.xml"))
+            results = []
+            for _ in range(3):
+                result = await poll_feed(http, state, parse=parse)
+                results.append(result.status)
+                state = FeedState(state.url, body_hash=result.body_hash, ids_hash=result.ids_hash)
+        assert results == ["changed", "unchanged", "changed"]
+        assert len(parsed) == 2
