@@ -426,6 +426,14 @@ class Store:
         )
         return [FailedItem(*row) for row in rows]
 
+    async def item_counts(self) -> dict[str, int]:
+        """How many items are in each state (backfill counted apart from done)."""
+        rows = await self._fetchall(
+            "SELECT CASE WHEN backfill THEN 'backlog' ELSE state END, count(*) FROM items "
+            "GROUP BY 1"
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
     async def purge_items(self, *, seen_before: float, now: float) -> int:
         """Delete finished items seen before ``seen_before`` that made no delta, leaving a
         tombstone for each key so that a feed still listing it cannot bring it back.
