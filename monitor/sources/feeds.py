@@ -42,6 +42,7 @@ from lxml import etree
 
 from monitor.errors import FeedError, FetchError
 from monitor.model import Entry
+from monitor.sources.folder import scan_folder
 from monitor.sources.http import HttpClient
 from monitor.sources.schedule import freshness
 
@@ -422,6 +423,8 @@ async def poll_feed(
         kind, where = feed_location(state.url)
     except ValueError as exc:
         raise FetchError(state.url, str(exc), permanent=True) from exc
+    if kind == "file" and await asyncio.to_thread(Path(where).is_dir):
+        return await _poll_folder(client, state, Path(where), parse)
     if kind == "file":
         path = Path(where)
         base = path.as_uri()
@@ -481,6 +484,34 @@ async def poll_feed(
     return PollResult(
         "changed", feed, etag, last_modified, body_hash, http_status, fresh_for, ids_hash
     )
+
+
+async def _poll_folder(
+    client: HttpClient, state: FeedState, path: Path, parse: ParseFn | None
+) -> PollResult:
+    """A directory of feed and article files, polled as one feed.
+
+    Its "body hash" is the hash of its listing, so an untouched folder reads no file; a feed
+    file that cannot be parsed is a warning on the folder, not a failure of the whole.
+    """
+    limit = client.limits.max_feed_bytes
+    folder = await asyncio.to_thread(scan_folder, path, limit, known_hash=state.body_hash)
+    if folder.listing_hash == state.body_hash:
+        return PollResult("unchanged", None, None, None, folder.listing_hash, None)
+    entries = list(folder.pages)
+    problems = list(folder.problems)
+    for url, body in folder.feeds:
+        try:
+            parsed = await parse(body, url, None) if parse else parse_feed(body, url, None)
+        except FeedError as exc:
+            problems.append(f"{Path(url).name}: {exc.reason}")
+            continue
+        entries.extend(parsed.entries)
+        if parsed.warning:
+            problems.append(f"{Path(url).name}: {parsed.warning}")
+    warning = "; ".join(problems)[:2000] or None
+    feed = ParsedFeed(path.name, tuple(entries), warning)
+    return PollResult("changed", feed, None, None, folder.listing_hash, None)
 
 
 def read_local(path: Path, max_bytes: int, url: str) -> bytes:
