@@ -91,17 +91,17 @@ class Pipeline:
         assert self.http is not None, "polling needs an HTTP client"
         bound = log.bind(feed=feed.url)
         now = time.time()
-        state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash, feed.ids_hash)
+        state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash, feed.entry_ids)
         try:
             result = await poll_feed(self.http, state, parse=self._parse)
         except NewsmonError as exc:  # FetchError, FeedError, a dead worker process
             await self._record_failure(feed, exc, now)
             return 0
         parsed = result.feed
-        cadence = feed.cadence_s
-        if parsed is not None:
-            dates = (e.published for e in parsed.entries)
-            cadence = entry_cadence(dates, now=datetime.fromtimestamp(now, UTC)) or cadence
+        # The pre-pass dates every entry, even those it spared the parser.
+        parsed_dates = [e.published for e in parsed.entries] if parsed else []
+        dates = result.entry_dates or parsed_dates
+        cadence = entry_cadence(dates, now=datetime.fromtimestamp(now, UTC)) or feed.cadence_s
         ttl = (parsed.ttl or 0.0) if parsed is not None else feed.ttl_s  # 0: the feed has none
         hints = [h for h in (ttl, result.fresh_for) if h]
         interval = poll_interval(feed.interval_s, cadence, self.polling)
@@ -129,7 +129,7 @@ class Pipeline:
             items=items,
             cadence_s=cadence,
             ttl_s=ttl,
-            ids_hash=result.ids_hash,
+            entry_ids=result.entry_ids,
             notices=notices,
         )
         bound.info(

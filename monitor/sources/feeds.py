@@ -10,11 +10,12 @@ __all__ = [
     "FeedState",
     "ParsedFeed",
     "PollResult",
-    "entry_ids_hash",
+    "PrePass",
     "feed_location",
     "parse_feed",
     "plain_text",
     "poll_feed",
+    "pre_parse",
     "read_local",
     "strip_tracking",
 ]
@@ -30,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +70,7 @@ _IDS_PARSER = etree.XMLParser(
 )
 _ENTRIES = etree.XPath("//*[local-name()='item' or local-name()='entry']")
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+_DATE_TAGS = frozenset({"pubDate", "published", "updated", "date", "modified", "issued"})
 
 _TAG = re.compile(r"<[^<>]*>")  # [^<>] keeps a run of unclosed '<' linear, not quadratic
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|hr)\b", re.I)
@@ -82,7 +85,7 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
-    ids_hash: str | None = None
+    entry_ids: str | None = None  # digests of the entry ids seen last time (PrePass)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ class PollResult:
     (the same bytes, or the same entry ids, as last time: nothing was parsed).
 
     ``fresh_for`` is how long the response's caching headers say it stays fresh, in seconds;
-    ``ids_hash`` identifies the set of entry ids the cheap pre-pass found.
+    ``entry_ids`` are the digests of the entry ids the cheap pre-pass found, and
+    ``entry_dates`` the dates it could read (of every entry, parsed or not).
     """
 
     status: str
@@ -114,7 +118,8 @@ class PollResult:
     body_hash: str | None
     http_status: int | None
     fresh_for: float | None = None
-    ids_hash: str | None = None
+    entry_ids: str | None = None
+    entry_dates: tuple[datetime, ...] = ()
 
 
 # How the daemon runs parse_feed elsewhere (a process pool): same arguments, awaited.
@@ -159,13 +164,29 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     return ParsedFeed(title, entries, warning, _ttl(dict.get(result.feed, "ttl")))
 
 
-def entry_ids_hash(body: bytes) -> str | None:
-    """A hash of the set of entry ids in a feed, found with a bare XML parse (a small part of
-    a full parse), or None when it cannot be told cheaply (JSON, malformed XML, an entry with
-    neither id nor link).
+@dataclass(frozen=True)
+class PrePass:
+    """What a bare XML pass over a feed found, for a fraction of a full parse's cost.
 
-    Many feeds change only a build date: the same hash as last time means no entry can be
-    new, and the full parse is skipped.
+    ``entry_ids``: digests of every entry's id (space-separated, sorted), to keep for next
+    time; ``new``: how many entries are not among the known ones; ``dates``: the entries'
+    dates that parse cheaply (for the cadence); ``reduced``: the document with the known
+    entries removed (UTF-8), or None when there is nothing to remove.
+    """
+
+    entry_ids: str
+    new: int
+    dates: tuple[datetime, ...]
+    reduced: bytes | None
+
+
+def pre_parse(body: bytes, known: frozenset[str] = frozenset()) -> PrePass | None:
+    """The cheap pass: entry ids, dates, and the document cut down to its unknown entries.
+
+    None when it cannot be told cheaply (JSON, XML that is not well-formed or declares
+    entities, an entry with neither id nor link): then the whole document is parsed.
+    Feeds often change only their build date; when no entry id is unknown nothing needs
+    parsing, and when a few are, feedparser parses only those.
     """
     if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
         return None
@@ -173,27 +194,54 @@ def entry_ids_hash(body: bytes) -> str | None:
         root = etree.fromstring(body, _IDS_PARSER)
     except (etree.XMLSyntaxError, ValueError):
         return None
-    ids = set()
-    for node in _ENTRIES(root):
-        ident = _entry_ident(node)
+    digests, dates, known_nodes = [], [], []
+    nodes = _ENTRIES(root)
+    for node in nodes:
+        ident, when = _entry_ident(node)
         if not ident:
             return None
-        ids.add(ident)
-    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8", "replace")).hexdigest()
+        digest = hashlib.sha256(ident.encode("utf-8", "replace")).hexdigest()[:16]
+        digests.append(digest)
+        if when is not None:
+            dates.append(when)
+        if digest in known:
+            known_nodes.append(node)
+    reduced = None
+    if known_nodes and len(known_nodes) < len(nodes):
+        for node in known_nodes:
+            parent = node.getparent()
+            if parent is not None:
+                parent.remove(node)
+        reduced = etree.tostring(root, encoding="utf-8", xml_declaration=True)
+    new = len(nodes) - len(known_nodes)
+    return PrePass(" ".join(sorted(set(digests))), new, tuple(dates), reduced)
 
 
-def _entry_ident(node: Any) -> str:
-    """What the entry's key derives from: its guid/id, else its link (the RDF about)."""
+def _entry_ident(node: Any) -> tuple[str, datetime | None]:
+    """What the entry's key derives from (its guid/id, else its link or RDF about), and its
+    date when that is RFC 822 or ISO 8601."""
     link = _str(node.get(_RDF_ABOUT))
+    ident, when = "", None
     for child in node:
         if not isinstance(child.tag, str):
             continue  # a comment or a processing instruction
         name = etree.QName(child).localname
-        if name in ("guid", "id") and (child.text or "").strip():
-            return "id:" + (child.text or "").strip()
-        if name == "link" and not link:
-            link = (child.text or "").strip() or _str(child.get("href")).strip()
-    return "link:" + link if link else ""
+        text = (child.text or "").strip()
+        if name in ("guid", "id") and text:
+            ident = "id:" + text
+        elif name == "link" and not link:
+            link = text or _str(child.get("href")).strip()
+        elif name in _DATE_TAGS and when is None and text:
+            when = _cheap_date(text)
+    return ident or ("link:" + link if link else ""), when
+
+
+def _cheap_date(text: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(text) if text[:1].isalpha() else datetime.fromisoformat(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _ttl(value: object) -> float | None:
@@ -458,7 +506,7 @@ async def poll_feed(
                 state.body_hash,
                 304,
                 fresh_for,
-                state.ids_hash,
+                state.entry_ids,
             )
         base, body = response.url, response.body
         content_type = response.headers.get("Content-Type")
@@ -473,16 +521,29 @@ async def poll_feed(
             body_hash,
             http_status,
             fresh_for,
-            state.ids_hash,
+            state.entry_ids,
         )
-    ids_hash = await _off_loop_if_large(entry_ids_hash, body)
-    if ids_hash is not None and ids_hash == state.ids_hash:
+    known = frozenset((state.entry_ids or "").split())
+    pre = await _off_loop_if_large(partial(pre_parse, known=known), body)
+    entry_ids, dates = (pre.entry_ids, pre.dates) if pre else (None, ())
+    if pre is not None and known and pre.new == 0:
         return PollResult(
-            "unchanged", None, etag, last_modified, body_hash, http_status, fresh_for, ids_hash
+            "unchanged",
+            None,
+            etag,
+            last_modified,
+            body_hash,
+            http_status,
+            fresh_for,
+            entry_ids,
+            dates,
         )
+    if pre is not None and pre.reduced is not None:
+        # Only the unknown entries, re-encoded as UTF-8 (so no charset from the header).
+        body, content_type = pre.reduced, "application/xml"
     feed = await parse(body, base, content_type) if parse else parse_feed(body, base, content_type)
     return PollResult(
-        "changed", feed, etag, last_modified, body_hash, http_status, fresh_for, ids_hash
+        "changed", feed, etag, last_modified, body_hash, http_status, fresh_for, entry_ids, dates
     )
 
 

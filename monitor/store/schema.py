@@ -132,7 +132,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN cadence_s REAL;        -- mean gap between its newest entries
     ALTER TABLE feeds ADD COLUMN ttl_s REAL;            -- the feed's own <ttl>, in seconds
-    ALTER TABLE feeds ADD COLUMN ids_hash TEXT;         -- its entry ids last time (pre-pass)
+    ALTER TABLE feeds ADD COLUMN entry_ids TEXT;         -- its entry ids last time (pre-pass)
     ALTER TABLE feeds ADD COLUMN last_new_at REAL;      -- when it last brought a new entry
     ALTER TABLE feeds ADD COLUMN quiet_since REAL;      -- flagged quiet (ops told) at
     ALTER TABLE feeds ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;  -- from OPML, not config

@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ class FeedRow:
     title: str = ""
     cadence_s: float | None = None
     ttl_s: float | None = None
-    ids_hash: str | None = None
+    entry_ids: str | None = None
     last_new_at: float | None = None
     quiet_since: float | None = None
     imported: bool = False
@@ -162,6 +162,14 @@ def _delta(row: Sequence[Any]) -> Delta:
     )
 
 
+@dataclass
+class _PollBatch:
+    """Rows of polls that brought nothing, committed together by one task."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    task: asyncio.Future[None] | None = None
+
+
 class Store:
     """The SQLite database behind the daemon and the CLI."""
 
@@ -169,6 +177,7 @@ class Store:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+        self._quiet_polls: _PollBatch | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -239,7 +248,7 @@ class Store:
         sql = (
             "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
             "consecutive_errors, last_error, last_success_at, first_polled_at, last_polled_at, "
-            "last_status, warning, title, cadence_s, ttl_s, ids_hash, last_new_at, quiet_since, "
+            "last_status, warning, title, cadence_s, ttl_s, entry_ids, last_new_at, quiet_since, "
             "imported FROM feeds WHERE active = 1"
         )
         params: list[Any] = []
@@ -264,28 +273,33 @@ class Store:
         items: Sequence[NewItem],
         cadence_s: float | None = None,
         ttl_s: float | None = None,
-        ids_hash: str | None = None,
+        entry_ids: str | None = None,
         notices: Sequence[tuple[str, str, str]] = (),
     ) -> int:
         """Store a successful poll and enqueue its entries in one transaction.
 
         Returns how many of the entries are new items (backfill included). Entries whose key
-        has a tombstone are not enqueued again. ``cadence_s``, ``ttl_s`` and ``ids_hash`` keep
+        has a tombstone are not enqueued again. ``cadence_s``, ``ttl_s`` and ``entry_ids`` keep
         their stored value when None; ``notices`` (kind, subject, message) go to ops in the
         same transaction.
+
+        A poll that parsed nothing (304, same body, same ids) and tells ops nothing is the
+        common case by far: concurrent ones share one transaction (group commit), and each
+        caller still returns only once its row is committed.
         """
+        if title is None and not items and not notices:
+            row = (etag, last_modified, body_hash, next_poll_at, now, now, now, status)
+            await self._record_quiet_poll((*row, cadence_s, ttl_s, entry_ids, now, feed_id))
+            return 0
         async with self._transaction() as db:
-            await db.execute(
-                "UPDATE feeds SET cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
-                "ids_hash = COALESCE(?, ids_hash) WHERE id = ?",
-                (cadence_s, ttl_s, ids_hash, feed_id),
-            )
             await self._notify(db, notices, now)
             await db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, "
                 "title = COALESCE(?, title), warning = ?, next_poll_at = ?, last_polled_at = ?, "
                 "first_polled_at = COALESCE(first_polled_at, ?), last_success_at = ?, "
-                "last_status = ?, last_error = NULL, consecutive_errors = 0 WHERE id = ?",
+                "last_status = ?, last_error = NULL, consecutive_errors = 0, "
+                "cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
+                "entry_ids = COALESCE(?, entry_ids) WHERE id = ?",
                 (
                     etag,
                     last_modified,
@@ -297,6 +311,9 @@ class Store:
                     now,
                     now,
                     status,
+                    cadence_s,
+                    ttl_s,
+                    entry_ids,
                     feed_id,
                 ),
             )
@@ -333,6 +350,32 @@ class Store:
                 (new, now, now, new, feed_id),
             )
             return new
+
+    async def _record_quiet_poll(self, row: tuple[Any, ...]) -> None:
+        """Join the current batch of polls that brought nothing, and wait for its commit."""
+        batch = self._quiet_polls
+        if batch is None:
+            batch = self._quiet_polls = _PollBatch()
+            batch.task = asyncio.ensure_future(self._commit_quiet_polls(batch))
+        batch.rows.append(row)
+        assert batch.task is not None
+        # Shielded: one cancelled poll must not cancel the commit the others wait for.
+        await asyncio.shield(batch.task)
+
+    async def _commit_quiet_polls(self, batch: _PollBatch) -> None:
+        await asyncio.sleep(0)  # one loop turn, so polls finishing together share the commit
+        async with self._transaction() as db:
+            if self._quiet_polls is batch:
+                self._quiet_polls = None  # polls from now on start the next batch
+            await db.executemany(
+                "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, next_poll_at = ?, "
+                "last_polled_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
+                "last_success_at = ?, last_status = ?, last_error = NULL, consecutive_errors = 0, "
+                "cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
+                "entry_ids = COALESCE(?, entry_ids), last_new_at = COALESCE(last_new_at, ?) "
+                "WHERE id = ?",
+                list(batch.rows),
+            )
 
     async def _notify(
         self, db: aiosqlite.Connection, notices: Sequence[tuple[str, str, str]], now: float
@@ -387,7 +430,7 @@ class Store:
         rows = await self._fetchall(
             "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
             "consecutive_errors, last_error, last_success_at, first_polled_at, last_polled_at, "
-            "last_status, warning, title, cadence_s, ttl_s, ids_hash, last_new_at, quiet_since, "
+            "last_status, warning, title, cadence_s, ttl_s, entry_ids, last_new_at, quiet_since, "
             "imported, active FROM feeds ORDER BY url"
         )
         return [_feed_row(row) for row in rows if row[-1]]
