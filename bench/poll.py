@@ -226,7 +226,15 @@ async def run(args: argparse.Namespace) -> None:
             service = Service(Config(), pipeline, {}, stop=asyncio.Event())
             await newsmon_round(service)  # prime: validators, backlog
             cpu0, child0, started = cpu(), pool_cpu(pool), time.perf_counter()
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             await newsmon_round(service)
+            if args.profile:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
             newsmon_wall, newsmon_cpu = time.perf_counter() - started, cpu() - cpu0
             workers_cpu = pool_cpu(pool) - child0
         pool.close()
@@ -286,6 +294,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--changed", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the measured newsmon round")
     args = parser.parse_args()
     # The daemon's own logging, JSON at info level as in production, into the void.
     with open("/dev/null", "w") as void:

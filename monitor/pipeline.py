@@ -132,7 +132,10 @@ class Pipeline:
             entry_ids=result.entry_ids,
             notices=notices,
         )
-        bound.info(
+        # A poll that brought nothing is the common case: at debug, or thousands of feeds
+        # would fill the log (and cost a tenth of the poll path) with "nothing new".
+        report = bound.info if parsed is not None else bound.debug
+        report(
             "feed.polled",
             outcome=result.status,
             status=result.http_status,

@@ -225,7 +225,7 @@ def _entry_ident(node: Any) -> tuple[str, datetime | None]:
     for child in node:
         if not isinstance(child.tag, str):
             continue  # a comment or a processing instruction
-        name = etree.QName(child).localname
+        name = child.tag.rpartition("}")[2]  # the local name, without QName's cost
         text = (child.text or "").strip()
         if name in ("guid", "id") and text:
             ident = "id:" + text
