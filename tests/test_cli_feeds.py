@@ -4,6 +4,7 @@ databases filled through the real pipeline (server on 127.0.0.1, SQLite file).""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -168,3 +169,19 @@ class TestHealthAndFailures:
         assert failed["error"] == "HTTP 503 Service Unavailable"
         counts = newsmon("items", "--db", str(store.path)).stdout.strip()
         assert counts == "1 failed"
+
+
+async def test_items_purge_leaves_tombstones(store: Store) -> None:
+    """`items --purge 1h` deletes finished items older than an hour and tombstones their keys."""
+    old, recent = time.time() - 7200, time.time()
+    await store.add_items([NewItem("old-story", "https://a.example/old", "Old", None)], now=old)
+    await store.add_items([NewItem("new-story", "https://a.example/new", "New", None)], now=recent)
+    for _ in range(2):
+        item = await store.claim_item(now=recent)
+        assert item is not None
+        await store.fail_item(item.id, "gone", retry_at=None)
+    result = newsmon("items", "--purge", "1h", "--db", str(store.path))
+    assert (result.returncode, result.stdout.strip()) == (0, "purged 1 items")
+    assert newsmon("items", "--db", str(store.path)).stdout.strip() == "1 failed"
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT key FROM tombstones").fetchall() == [("old-story",)]

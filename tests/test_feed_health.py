@@ -3,6 +3,8 @@ schedule, backoff, feed health, ops notices, backlog and tombstones."""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -359,3 +361,78 @@ class TestQuiet:
 
 async def _xml(body: str) -> web.Response:
     return web.Response(text=body, content_type="application/rss+xml")
+
+
+async def _drip(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+    await response.prepare(request)
+    try:
+        for _ in range(40):  # bounded, in case the client never gives up
+            await response.write(b" ")
+            await asyncio.sleep(0.1)
+    except ConnectionError:
+        pass
+    return response
+
+
+async def _endless(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+    await response.prepare(request)
+    try:
+        for _ in range(10_000):
+            await response.write(b"<item>" * 1000)
+    except ConnectionError:
+        pass
+    return response
+
+
+async def _bomb(request: web.Request) -> web.Response:
+    body = gzip.compress(bytes(8 * 2**20), 9)
+    return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+
+async def _loop(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/hostile.xml")
+
+
+async def _reset(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+    response.content_length = 100_000
+    await response.prepare(request)
+    await response.write(b"<rss>" * 100)
+    assert request.transport is not None
+    request.transport.abort()  # the connection dies mid-body
+    return response
+
+
+async def _html(request: web.Request) -> web.Response:
+    return web.Response(text="<html><body>Not a feed</body></html>", content_type="text/html")
+
+
+@pytest.mark.parametrize(
+    ("handler", "reason"),
+    [
+        (_drip, "no complete response within 1s"),
+        (_endless, "body larger than 100000 bytes"),
+        (_bomb, "body larger than 100000 bytes"),
+        (_loop, "more than 3 redirects"),
+        (_reset, "connection lost"),
+        (_html, "not an RSS, Atom, RDF or JSON feed"),
+    ],
+    ids=["drip", "endless", "gzip-bomb", "redirect-loop", "reset", "html"],
+)
+async def test_hostile_feed_is_recorded_with_its_reason(
+    store: Store, pool: CpuPool, rules: RuleSet, site: LocalSite, handler: Any, reason: str
+) -> None:
+    """Each hostile server ends the poll within its bounds; the feed records why, and its
+    next poll is scheduled (backoff), not dropped."""
+    site.route("/hostile.xml", handler)
+    await site.start()
+    limits = HttpLimits(total_timeout=1.0, max_feed_bytes=100_000, max_redirects=3)
+    async with HttpClient(limits) as http:
+        feed = await only_feed(store, site.url("/hostile.xml"))
+        assert await pipeline(store, pool, rules, http).refresh_feed(feed) == 0
+    (after,) = await store.feeds()
+    assert after.last_error is not None and reason in after.last_error
+    assert after.consecutive_errors == 1
+    assert after.last_polled_at is not None and after.next_poll_at > after.last_polled_at
