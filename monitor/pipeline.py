@@ -97,6 +97,12 @@ class Pipeline:
         except NewsmonError as exc:  # FetchError, FeedError, a dead worker process
             await self._record_failure(feed, exc, now)
             return 0
+        except Exception as exc:
+            # A bug, not bad input: keep the traceback, and back off like any failure so that
+            # one poisonous feed is neither retried every tick nor able to stop the others.
+            log.exception("feed.crashed", feed=feed.url)
+            await self._record_failure(feed, exc, now)
+            return 0
         parsed = result.feed
         # The pre-pass dates every entry, even those it spared the parser.
         parsed_dates = [e.published for e in parsed.entries] if parsed else []
@@ -177,13 +183,15 @@ class Pipeline:
             for e in parsed.entries
         ]
 
-    async def _record_failure(self, feed: FeedRow, exc: NewsmonError, now: float) -> None:
+    async def _record_failure(self, feed: FeedRow, exc: Exception, now: float) -> None:
         errors = feed.consecutive_errors + 1
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         interval = poll_interval(feed.interval_s, feed.cadence_s, self.polling)
         delay = backoff_delay(interval, errors, retry_after=retry_after)
         status = exc.status if isinstance(exc, FetchError) else None
         reason = getattr(exc, "reason", None) or str(exc)
+        if not isinstance(exc, NewsmonError):
+            reason = f"internal error: {type(exc).__name__}: {exc}"
         notices = []
         if errors == self.polling.failures_before_alert:
             notices.append(

@@ -436,3 +436,23 @@ async def test_hostile_feed_is_recorded_with_its_reason(
     assert after.last_error is not None and reason in after.last_error
     assert after.consecutive_errors == 1
     assert after.last_polled_at is not None and after.next_poll_at > after.last_polled_at
+
+
+class CrashingParser(Pipeline):
+    """A pipeline whose parse stage has a bug (a fake at our own seam, the parse call)."""
+
+    async def _parse(self, body: bytes, url: str, content_type: str | None) -> Any:
+        raise RuntimeError("parser bug")
+
+
+async def test_a_bug_in_the_poll_path_is_recorded_and_backed_off(
+    store: Store, pool: CpuPool, rules: RuleSet, http: HttpClient, farm: Farm
+) -> None:
+    """An unexpected exception is recorded on the feed like a failure, not raised."""
+    farm.body = rss([("a1", ago(hours=1))])
+    crashing = CrashingParser(store, rules, pool, http, lambda d: [], PollPolicy())
+    assert await crashing.refresh_feed(await only_feed(store, farm.site.url("/feed.xml"))) == 0
+    (after,) = await store.feeds()
+    assert after.last_error == "internal error: RuntimeError: parser bug"
+    assert after.last_polled_at is not None
+    assert after.next_poll_at - after.last_polled_at == INTERVAL
