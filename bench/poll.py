@@ -221,7 +221,12 @@ async def run(args: argparse.Namespace) -> None:
         pool = CpuPool()
         async with HttpClient(limits) as http:
             pipeline = Pipeline(
-                store, load_rules([bundled_rules_dir()]), pool, http, lambda d: [], PollPolicy()
+                store,
+                load_rules([bundled_rules_dir()]),
+                pool,
+                http,
+                lambda d: [],
+                polling=PollPolicy(),
             )
             service = Service(Config(), pipeline, {}, stop=asyncio.Event())
             await newsmon_round(service)  # prime: validators, backlog

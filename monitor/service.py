@@ -303,7 +303,7 @@ async def run_daemon(config: Config, *, once: bool, stop: asyncio.Event | None =
             if returned:
                 log.info("items.returned", count=returned, reason="claimed by a stopped run")
             pipeline = Pipeline(
-                store, rules, pool, http, Router(config.route_list()), poll_policy(config)
+                store, rules, pool, http, Router(config.route_list()), polling=poll_policy(config)
             )
             service = Service(config, pipeline, channels, stop=stop)
             log.info(

@@ -100,7 +100,7 @@ async def farm(site: LocalSite) -> Farm:
 def pipeline(
     store: Store, pool: CpuPool, rules: RuleSet, http: HttpClient, **policy: Any
 ) -> Pipeline:
-    return Pipeline(store, rules, pool, http, lambda d: ["ops"], PollPolicy(**policy))
+    return Pipeline(store, rules, pool, http, lambda d: ["ops"], polling=PollPolicy(**policy))
 
 
 async def only_feed(store: Store, url: str) -> FeedRow:
@@ -450,7 +450,7 @@ async def test_a_bug_in_the_poll_path_is_recorded_and_backed_off(
 ) -> None:
     """An unexpected exception is recorded on the feed like a failure, not raised."""
     farm.body = rss([("a1", ago(hours=1))])
-    crashing = CrashingParser(store, rules, pool, http, lambda d: [], PollPolicy())
+    crashing = CrashingParser(store, rules, pool, http, lambda d: [], polling=PollPolicy())
     assert await crashing.refresh_feed(await only_feed(store, farm.site.url("/feed.xml"))) == 0
     (after,) = await store.feeds()
     assert after.last_error == "internal error: RuntimeError: parser bug"
