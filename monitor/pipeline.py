@@ -25,7 +25,7 @@ from monitor.match import match
 from monitor.model import Article, Delta
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
-from monitor.sources.feeds import FeedState, ParsedFeed, parse_feed, poll_feed
+from monitor.sources.feeds import FeedState, ParsedFeed, PollResult, parse_feed, poll_feed
 from monitor.sources.http import HttpClient
 from monitor.sources.pages import fetch_page_text
 from monitor.sources.schedule import (
@@ -104,23 +104,11 @@ class Pipeline:
             await self._record_failure(feed, exc, now)
             return 0
         parsed = result.feed
-        # The pre-pass dates every entry, even those it spared the parser.
-        parsed_dates = [e.published for e in parsed.entries] if parsed else []
-        dates = result.entry_dates or parsed_dates
-        cadence = entry_cadence(dates, now=datetime.fromtimestamp(now, UTC)) or feed.cadence_s
-        ttl = (parsed.ttl or 0.0) if parsed is not None else feed.ttl_s  # 0: the feed has none
-        hints = [h for h in (ttl, result.fresh_for) if h]
-        interval = poll_interval(feed.interval_s, cadence, self.polling)
-        next_poll = now + next_poll_delay(interval, not_before=max(hints, default=None))
+        cadence, ttl, next_poll = self._schedule(feed, result, now)
         notices = []
         if feed.consecutive_errors >= self.polling.failures_before_alert:
-            notices.append(
-                (
-                    "feed_recovered",
-                    feed.url,
-                    f"polled fine again after {feed.consecutive_errors} failures",
-                )
-            )
+            message = f"polled fine again after {feed.consecutive_errors} failures"
+            notices.append(("feed_recovered", feed.url, message))
         items = self._items(feed, parsed)
         new = await self.store.record_poll(
             feed.id,
@@ -154,6 +142,19 @@ class Pipeline:
         if new == 0:
             await self._flag_if_quiet(feed, cadence, now)
         return new
+
+    def _schedule(
+        self, feed: FeedRow, result: PollResult, now: float
+    ) -> tuple[float | None, float | None, float]:
+        """The feed's cadence, its ttl (0: none) and when to poll it next."""
+        parsed = result.feed
+        # The pre-pass dates every entry, even those it spared the parser.
+        dates = result.entry_dates or ([e.published for e in parsed.entries] if parsed else [])
+        cadence = entry_cadence(dates, now=datetime.fromtimestamp(now, UTC)) or feed.cadence_s
+        ttl = (parsed.ttl or 0.0) if parsed is not None else feed.ttl_s
+        hints = [h for h in (ttl, result.fresh_for) if h]
+        interval = poll_interval(feed.interval_s, cadence, self.polling)
+        return cadence, ttl, now + next_poll_delay(interval, not_before=max(hints, default=None))
 
     def _items(self, feed: FeedRow, parsed: ParsedFeed | None) -> list[NewItem]:
         """The entries as items; a new feed's backlog is marked to be recorded, not alerted."""
