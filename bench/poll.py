@@ -46,8 +46,9 @@ from monitor.pipeline import Pipeline
 from monitor.pool import CpuPool
 from monitor.rulebook import bundled_rules_dir, load_rules
 from monitor.service import Service
-from monitor.sources.feeds import parse_feed, pre_parse
+from monitor.sources.feeds import parse_feed
 from monitor.sources.http import HttpClient, HttpLimits
+from monitor.sources.prepass import pre_parse
 from monitor.sources.schedule import PollPolicy
 from monitor.store import Store
 

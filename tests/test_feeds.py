@@ -22,10 +22,10 @@ from monitor.sources.feeds import (
     parse_feed,
     plain_text,
     poll_feed,
-    pre_parse,
     strip_tracking,
 )
 from monitor.sources.http import HttpClient, HttpLimits
+from monitor.sources.prepass import pre_parse
 from tests.servers import LocalSite
 
 FEED_URL = "https://news.example/feeds/main.xml"
