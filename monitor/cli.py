@@ -17,6 +17,8 @@ from typing import Any
 from monitor import __version__
 from monitor.cli_alerts import COMMANDS as ALERT_COMMANDS
 from monitor.cli_alerts import add_parsers as add_alert_parsers
+from monitor.cli_feeds import COMMANDS as FEED_COMMANDS
+from monitor.cli_feeds import add_parsers as add_feed_parsers
 from monitor.config import Config, load_config, parse_duration, secret_values
 from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
 from monitor.extract import extract_text
@@ -145,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     config_arg(status)
     status.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
     add_alert_parsers(sub, config_arg)
+    add_feed_parsers(sub, config_arg)
     return parser
 
 
@@ -383,6 +386,7 @@ COMMANDS = {
     "events": cmd_events,
     "status": cmd_status,
     **ALERT_COMMANDS,
+    **FEED_COMMANDS,
 }
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "Config",
     "EmailConfig",
     "FeedConfig",
+    "PollingConfig",
     "RouteConfig",
     "SlackConfig",
     "TerminalConfig",
@@ -253,6 +254,16 @@ class EndpointConfig(_Strict):
     port: int = Field(ge=0, le=65535)
 
 
+class PollingConfig(_Strict):
+    """How feeds are scheduled, and when ops hear about them."""
+
+    min_interval: Duration = 60.0  # no feed is polled more often than this
+    adaptive: bool = True  # follow each feed's own cadence, within [2m, 2h]
+    failures_before_alert: int = Field(default=5, ge=1)
+    quiet_factor: float = Field(default=10.0, gt=1.0)  # "quiet": silent this many cadences
+    backfill: bool = False  # alert on a new feed's backlog too
+
+
 class Config(_Strict):
     """The whole daemon config, with every default filled in."""
 
@@ -262,6 +273,7 @@ class Config(_Strict):
     poll_interval: Duration = 300.0
     workers: int = Field(default=2, ge=1, le=64)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    polling: PollingConfig = Field(default_factory=PollingConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     routes: list[RouteConfig] = Field(default_factory=list)
     # Items in flight get this long to finish after SIGTERM; the rest return to the queue.

@@ -9,6 +9,7 @@ __all__ = [
     "FeedError",
     "FetchError",
     "NewsmonError",
+    "OpmlError",
     "Problem",
     "RuleError",
 ]
@@ -62,6 +63,10 @@ class ConfigError(_ProblemsError):
 
 class RuleError(_ProblemsError):
     """A rule file is invalid; ``problems`` names file, line and field of each fault."""
+
+
+class OpmlError(_ProblemsError):
+    """An OPML feed list cannot be read; ``problems`` names file and line."""
 
 
 class FetchError(NewsmonError):

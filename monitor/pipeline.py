@@ -10,10 +10,10 @@ from __future__ import annotations
 __all__ = ["Pipeline", "item_key"]
 
 import hashlib
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,15 +27,23 @@ from monitor.metrics import Metrics
 from monitor.model import Article, Delta
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
-from monitor.sources.feeds import FeedState, ParsedFeed, parse_feed, poll_feed
+from monitor.sources.feeds import FeedState, ParsedFeed, PollResult, parse_feed, poll_feed
 from monitor.sources.http import HttpClient
-from monitor.sources.pages import fetch_page
+from monitor.sources.pages import fetch_page_text
+from monitor.sources.schedule import (
+    PollPolicy,
+    backoff_delay,
+    entry_cadence,
+    format_duration,
+    next_poll_delay,
+    poll_interval,
+    quiet_threshold,
+)
 from monitor.store import FeedRow, ItemRow, NewItem, Store
 
 log = structlog.get_logger("newsmon.pipeline")
 
 MAX_ITEM_ATTEMPTS = 5
-MAX_FEED_BACKOFF = 6 * 3600.0
 
 
 def item_key(url: str, title: str = "") -> str:
@@ -62,6 +70,7 @@ class Pipeline:
     # The channels a delta goes to: names, or Deliveries that also say how (digest, grouping).
     route: Callable[[Delta], Sequence[Any]]
     metrics: Metrics = field(default_factory=Metrics)
+    polling: PollPolicy = field(default_factory=PollPolicy)
 
     def _names(self, delta: Delta) -> Delta:
         actor = self.rules.actors.get(delta.actor)
@@ -79,41 +88,33 @@ class Pipeline:
     async def refresh_feed(self, feed: FeedRow) -> int:
         """Poll one feed and enqueue its new entries; returns how many items are new.
 
-        Errors are recorded on the feed (its health) and push its next poll back exponentially;
-        they never stop the feed from being polled again.
+        The next poll is scheduled from the feed's cadence and the server's hints. Errors are
+        recorded on the feed (its health) and push its next poll back exponentially; they
+        never stop the feed from being polled again. Ops hear when a feed keeps failing, when
+        it recovers, and when it goes quiet.
         """
         assert self.http is not None, "polling needs an HTTP client"
         bound = log.bind(feed=feed.url)
         now = time.time()
-        state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash)
+        state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash, feed.entry_ids)
         try:
             result = await poll_feed(self.http, state, parse=self._parse)
         except NewsmonError as exc:  # FetchError, FeedError, a dead worker process
-            delay = min(MAX_FEED_BACKOFF, feed.interval_s * 2**feed.consecutive_errors)
-            if isinstance(exc, FetchError) and exc.retry_after:
-                # Honour the server's pause, within the same cap as our own backoff.
-                delay = min(MAX_FEED_BACKOFF, max(delay, exc.retry_after))
-            status = exc.status if isinstance(exc, FetchError) else None
-            reason = getattr(exc, "reason", None) or str(exc)
-            errors = await self.store.record_poll_error(
-                feed.id, now=now, next_poll_at=now + delay, status=status, error=reason
-            )
-            self.metrics.polls.labels(outcome="error").inc()
-            if status is not None:
-                self.metrics.http_responses.labels(status=str(status)).inc()
-            bound.warning("feed.failed", reason=reason, errors=errors, retry_in_s=round(delay))
+            await self._record_failure(feed, exc, now)
             return 0
-        # Jitter spreads feeds that share a host and an interval over time.
-        next_poll = now + feed.interval_s * random.uniform(0.9, 1.1)
+        except Exception as exc:
+            # A bug, not bad input: keep the traceback, and back off like any failure so that
+            # one poisonous feed is neither retried every tick nor able to stop the others.
+            log.exception("feed.crashed", feed=feed.url)
+            await self._record_failure(feed, exc, now)
+            return 0
         parsed = result.feed
-        local = feed.url.startswith("file://")
-        items = []
-        if parsed is not None:
-            source = _source_name(feed, parsed)
-            items = [
-                NewItem(e.key, e.url, e.title, e.published, source=source, trusted_local=local)
-                for e in parsed.entries
-            ]
+        cadence, ttl, next_poll = self._schedule(feed, result, now)
+        notices = []
+        if feed.consecutive_errors >= self.polling.failures_before_alert:
+            message = f"polled fine again after {feed.consecutive_errors} failures"
+            notices.append(("feed_recovered", feed.url, message))
+        items = self._items(feed, parsed)
         new = await self.store.record_poll(
             feed.id,
             now=now,
@@ -125,20 +126,114 @@ class Pipeline:
             title=parsed.title if parsed else None,
             warning=parsed.warning if parsed else None,
             items=items,
+            cadence_s=cadence,
+            ttl_s=ttl,
+            entry_ids=result.entry_ids,
+            notices=notices,
         )
         self.metrics.polls.labels(outcome=result.status).inc()
         if result.http_status is not None:
             self.metrics.http_responses.labels(status=str(result.http_status)).inc()
-        bound.info(
+        # A poll that brought nothing is the common case: at debug, or thousands of feeds
+        # would fill the log (and cost a tenth of the poll path) with "nothing new".
+        report = bound.info if parsed is not None else bound.debug
+        report(
             "feed.polled",
             outcome=result.status,
             status=result.http_status,
             entries=len(items),
             new=new,
+            next_in_s=round(next_poll - now),
         )
         if parsed is not None and parsed.warning:
             bound.warning("feed.malformed", warning=parsed.warning)
+        if new == 0:
+            await self._flag_if_quiet(feed, cadence, now)
         return new
+
+    def _schedule(
+        self, feed: FeedRow, result: PollResult, now: float
+    ) -> tuple[float | None, float | None, float]:
+        """The feed's cadence, its ttl (0: none) and when to poll it next."""
+        parsed = result.feed
+        # The pre-pass dates every entry, even those it spared the parser.
+        dates = result.entry_dates or ([e.published for e in parsed.entries] if parsed else [])
+        cadence = entry_cadence(dates, now=datetime.fromtimestamp(now, UTC)) or feed.cadence_s
+        ttl = (parsed.ttl or 0.0) if parsed is not None else feed.ttl_s
+        hints = [h for h in (ttl, result.fresh_for) if h]
+        interval = poll_interval(feed.interval_s, cadence, self.polling)
+        return cadence, ttl, now + next_poll_delay(interval, not_before=max(hints, default=None))
+
+    def _items(self, feed: FeedRow, parsed: ParsedFeed | None) -> list[NewItem]:
+        """The entries as items; a new feed's backlog is marked to be recorded, not alerted."""
+        if parsed is None:
+            return []
+        source = _source_name(feed, parsed)
+        local = feed.url.startswith("file://")
+        first = feed.first_polled_at
+
+        def backlog(published: datetime | None) -> bool:
+            if self.polling.backfill:
+                return False
+            if first is None:  # the first poll: everything already in the feed is history
+                return True
+            return published is not None and published.timestamp() < first
+
+        return [
+            NewItem(
+                e.key,
+                e.url,
+                e.title,
+                e.published,
+                source=source,
+                trusted_local=local,
+                backfill=backlog(e.published),
+            )
+            for e in parsed.entries
+        ]
+
+    async def _record_failure(self, feed: FeedRow, exc: Exception, now: float) -> None:
+        errors = feed.consecutive_errors + 1
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        interval = poll_interval(feed.interval_s, feed.cadence_s, self.polling)
+        delay = backoff_delay(interval, errors, retry_after=retry_after)
+        status = exc.status if isinstance(exc, FetchError) else None
+        reason = getattr(exc, "reason", None) or str(exc)
+        if not isinstance(exc, NewsmonError):
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        notices = []
+        if errors == self.polling.failures_before_alert:
+            notices.append(
+                (
+                    "feed_failing",
+                    feed.url,
+                    f"{errors} polls in a row failed, the last with: {reason}; "
+                    f"retrying with backoff, next in {format_duration(delay)}",
+                )
+            )
+        await self.store.record_poll_error(
+            feed.id, now=now, next_poll_at=now + delay, status=status, error=reason, notices=notices
+        )
+        self.metrics.polls.labels(outcome="error").inc()
+        if status is not None:
+            self.metrics.http_responses.labels(status=str(status)).inc()
+        log.warning(
+            "feed.failed", feed=feed.url, reason=reason, errors=errors, retry_in_s=round(delay)
+        )
+
+    async def _flag_if_quiet(self, feed: FeedRow, cadence: float | None, now: float) -> None:
+        threshold = quiet_threshold(cadence, self.polling)
+        since = feed.last_new_at
+        if threshold is None or since is None or cadence is None or feed.quiet_since is not None:
+            return
+        if now - since <= threshold:
+            return
+        message = (
+            f"no new entry for {format_duration(now - since)}; "
+            f"it usually brings one every {format_duration(cadence)}"
+        )
+        if await self.store.mark_quiet(feed.id, now=now, notice=("feed_quiet", feed.url, message)):
+            log.warning("feed.quiet", feed=feed.url, silent_s=round(now - since))
 
     async def _article(self, item: ItemRow) -> Article:
         if item.content is not None and item.content_type == "text":
@@ -149,7 +244,7 @@ class Pipeline:
             else:
                 if self.http is None:
                     raise FetchError(item.url, "no HTTP client to fetch the page with")
-                html = await fetch_page(self.http, item.url, trusted_local=item.trusted_local)
+                html = await fetch_page_text(self.http, item.url, trusted_local=item.trusted_local)
             with self.metrics.extraction_seconds.time():
                 text = await self.pool.run(extract_text, html, item.url)
         return Article(item.url, item.title, text, item.published, item.source)

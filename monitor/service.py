@@ -36,6 +36,7 @@ from monitor.pool import CpuPool
 from monitor.reload import Changes, Reloaded, load_everything, rule_dirs
 from monitor.rulebook import load_rules
 from monitor.sources.http import HttpClient, HttpLimits
+from monitor.sources.schedule import PollPolicy
 from monitor.store import Store
 from monitor.systemd import Notifier
 
@@ -65,6 +66,18 @@ def http_limits(config: Config) -> HttpLimits:
         max_redirects=h.max_redirects,
         per_host=h.per_host,
         total=h.total,
+    )
+
+
+def poll_policy(config: Config) -> PollPolicy:
+    """The schedule and feed-health settings the config asks for."""
+    p = config.polling
+    return PollPolicy(
+        min_interval=p.min_interval,
+        adaptive=p.adaptive,
+        failures_before_alert=p.failures_before_alert,
+        quiet_factor=p.quiet_factor,
+        backfill=p.backfill,
     )
 
 
@@ -408,7 +421,7 @@ class Service:
         self.sender = alert_sender(new.config, self.pipeline.store, channels)
         for channel in old_channels.values():
             await channel.aclose()
-        await self.pipeline.store.sync_feeds(feed_rows(new.config))
+        await sync_configured_feeds(self.pipeline.store, new.config)
         await self.pipeline.store.set_meta(
             {"rules_version": new.rules.version, "rules_loaded_at": str(time.time())},
             now=time.time(),
@@ -427,12 +440,17 @@ class Service:
         return True
 
 
-def feed_rows(config: Config) -> list[tuple[str, str, float]]:
-    """The feeds of a config as the store keeps them: (url, name, interval)."""
-    return [
-        (feed_url(f.location), f.name or "", f.interval or config.poll_interval)
-        for f in config.feed_locations()
-    ]
+async def sync_configured_feeds(store: Store, config: Config) -> None:
+    """Make the config's feeds the active ones in the store.
+
+    Feeds imported from OPML replace the default public feeds, as configured ones do.
+    """
+    configured = config.feeds or (
+        [] if await store.imported_feed_count() else config.feed_locations()
+    )
+    await store.sync_feeds(
+        (feed_url(f.location), f.name or "", f.interval or config.poll_interval) for f in configured
+    )
 
 
 def alert_sender(config: Config, store: Store, channels: dict[str, Channel]) -> Sender:
@@ -491,7 +509,7 @@ async def run_daemon(
             http = await stack.enter_async_context(
                 HttpClient(http_limits(config), allow_networks=config.http.allow_networks)
             )
-            await store.sync_feeds(feed_rows(config))
+            await sync_configured_feeds(store, config)
             returned = await store.release_claims()
             if returned:
                 log.info("items.returned", count=returned, reason="claimed by a stopped run")
@@ -500,7 +518,12 @@ async def run_daemon(
                 now=time.time(),
             )
             pipeline = Pipeline(
-                store, rules, pool, http, Router(config.route_list(), config.alerts)
+                store,
+                rules,
+                pool,
+                http,
+                Router(config.route_list(), config.alerts),
+                polling=poll_policy(config),
             )
             pipeline.metrics.rules_loaded(rules.version)
             service = Service(

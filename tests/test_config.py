@@ -175,3 +175,37 @@ class TestSecrets:
         (found,) = problems(path)
         assert found.startswith(f"{path}:4: channels.desk.webhook_url:")
         assert "hooks.example" not in found
+
+
+class TestPollingSection:
+    def test_defaults(self) -> None:
+        """Without a polling section: 1 minute floor, adaptive, 5 failures, no backfill."""
+        polling = load_config(None).polling
+        assert (polling.min_interval, polling.adaptive, polling.failures_before_alert) == (
+            60.0,
+            True,
+            5,
+        )
+        assert (polling.quiet_factor, polling.backfill) == (10.0, False)
+
+    def test_values_and_durations(self, tmp_path: Path) -> None:
+        """Every key is read, durations included."""
+        path = write(
+            tmp_path,
+            "polling:\n  min_interval: 2m\n  adaptive: false\n  failures_before_alert: 3\n"
+            "  quiet_factor: 4\n  backfill: true\n",
+        )
+        polling = load_config(path).polling
+        assert (polling.min_interval, polling.adaptive, polling.failures_before_alert) == (
+            120.0,
+            False,
+            3,
+        )
+        assert (polling.quiet_factor, polling.backfill) == (4.0, True)
+
+    def test_bad_value_names_file_line_and_key(self, tmp_path: Path) -> None:
+        """failures_before_alert: 0 is refused with file, line and key."""
+        path = write(tmp_path, "workers: 2\npolling:\n  failures_before_alert: 0\n")
+        with pytest.raises(ConfigError) as caught:
+            load_config(path)
+        assert str(caught.value).startswith(f"{path}:3: polling.failures_before_alert:")

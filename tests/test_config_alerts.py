@@ -85,6 +85,7 @@ def test_readme_config_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for directory in ("rules", "local", "templates", "creds"):
         (tmp_path / directory).mkdir()
     (tmp_path / "local" / "wire.xml").write_text("<rss/>")
+    (tmp_path / "local" / "dropbox").mkdir()
     for name in ("smtp-password", "webhook-hmac-key"):
         (tmp_path / "creds" / name).write_text("s3cret\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))

@@ -111,6 +111,8 @@ def write_config(tmp_path: Path, site: LocalSite, extra: str = "") -> Path:
         f"database: {tmp_path / 'newsmon.db'}\n"
         f"feeds:\n  - url: {site.url('/feed.xml')}\n"
         "poll_interval: 1m\n"
+        # The served stories predate the first poll: alert on them all the same.
+        "polling:\n  backfill: true\n"
         "workers: 2\n"
         "http:\n  allow_networks: [127.0.0.0/8]\n  total_timeout: 10s\n" + extra,
         encoding="utf-8",

@@ -25,6 +25,8 @@ from monitor.sources.feeds import (
     strip_tracking,
 )
 from monitor.sources.http import HttpClient, HttpLimits
+from monitor.sources.prepass import pre_parse
+from tests.servers import LocalSite
 
 FEED_URL = "https://news.example/feeds/main.xml"
 
@@ -492,3 +494,93 @@ def test_corpus_parses_without_crashing() -> None:
                 wrongly_refused.append(f"{path}: {exc.reason}")
     assert wrongly_refused == []
     assert parsed > len(files) * 0.8
+
+
+class TestPrePass:
+    def feed(self, build: str, guids: list[str]) -> bytes:
+        items = "".join(
+            f"<item><title>{g}</title><guid>{g}</guid>"
+            f"<pubDate>Mon, 03 Mar 2025 0{i}:00:00 GMT</pubDate></item>"
+            for i, g in enumerate(guids)
+        )
+        return (
+            f'<rss version="2.0"><channel><title>t</title><lastBuildDate>{build}'
+            f"</lastBuildDate>{items}</channel></rss>"
+        ).encode()
+
+    def test_same_ids_despite_build_date(self) -> None:
+        """Only the build date moved: the same ids, none new."""
+        first = pre_parse(self.feed("Mon, 03 Mar 2025 10:00:00 GMT", ["a", "b"]))
+        assert first is not None
+        known = frozenset(first.entry_ids.split())
+        again = pre_parse(self.feed("Mon, 03 Mar 2025 11:00:00 GMT", ["b", "a"]), known)
+        assert again is not None
+        assert (again.entry_ids, again.new, again.reduced) == (first.entry_ids, 0, None)
+        assert len(again.dates) == 2
+
+    def test_new_entry_is_all_that_is_left_to_parse(self) -> None:
+        """One unknown entry among known ones: the reduced document holds only it."""
+        first = pre_parse(self.feed("x", ["a", "b"]))
+        assert first is not None
+        later = pre_parse(self.feed("y", ["c", "a", "b"]), frozenset(first.entry_ids.split()))
+        assert later is not None and later.new == 1 and later.reduced is not None
+        parsed = parse_feed(later.reduced, FEED_URL, "application/xml")
+        assert [e.key for e in parsed.entries] == ["https://news.example/feeds/c"]
+
+    @pytest.mark.parametrize("body", [BOZO_RSS, JSON_FEED, RSS, b'<!DOCTYPE x [<!ENTITY e "y">]>'])
+    def test_undecidable_feeds_give_none(self, body: bytes) -> None:
+        """Malformed XML, JSON, and an entry with neither id nor link: no shortcut."""
+        assert pre_parse(body) is None
+
+    async def test_build_date_only_change_skips_the_parse(self, site: LocalSite) -> None:
+        """A feed whose only change is its build date is 'unchanged' and never parsed."""
+        bodies = [self.feed("one", ["a", "b"]), self.feed("two", ["a", "b"])]
+        bodies.append(self.feed("three", ["a", "b", "c"]))
+
+        async def serve(request: web.Request) -> web.Response:
+            return web.Response(body=bodies.pop(0), content_type="application/rss+xml")
+
+        site.route("/f.xml", serve)
+        await site.start()
+        parsed: list[int] = []
+
+        async def parse(body: bytes, base: str, content_type: str | None) -> ParsedFeed:
+            feed = parse_feed(body, base, content_type)
+            parsed.append(len(feed.entries))
+            return feed
+
+        async with HttpClient(HttpLimits(total_timeout=5.0)) as http:
+            state = FeedState(site.url("/f.xml"))
+            results = []
+            for _ in range(3):
+                result = await poll_feed(http, state, parse=parse)
+                results.append(result.status)
+                state = FeedState(state.url, body_hash=result.body_hash, entry_ids=result.entry_ids)
+        assert results == ["changed", "unchanged", "changed"]
+        assert parsed == [2, 1]  # the third poll parsed only the new entry
+
+
+def test_reduced_parse_gives_the_same_entries_on_the_corpus() -> None:
+    """On every corpus feed, parsing only the unknown entries gives exactly the entries the
+    full parse gives for them: the shortcut never changes what is recorded."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"no corpus at {CORPUS}")
+    checked, wrong = 0, []
+    for path in sorted(p for p in CORPUS.rglob("*") if p.suffix in (".xml", ".rss", ".atom")):
+        body = path.read_bytes()
+        first = pre_parse(body)
+        if first is None or len(first.entry_ids.split()) < 2:
+            continue
+        try:
+            full = parse_feed(body, "https://corpus.example/feed.xml")
+        except FeedError:
+            continue
+        known = frozenset(first.entry_ids.split()[::2])  # every other entry is "known"
+        later = pre_parse(body, known)
+        assert later is not None and later.reduced is not None
+        part = parse_feed(later.reduced, "https://corpus.example/feed.xml", "application/xml")
+        checked += 1
+        if len(part.entries) != later.new or any(e not in full.entries for e in part.entries):
+            wrong.append(path.name)
+    assert wrong == []
+    assert checked > 100

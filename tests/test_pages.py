@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from monitor.errors import FetchError
 from monitor.sources.http import HttpClient, HttpLimits
-from monitor.sources.pages import fetch_page
+from monitor.sources.pages import decode_page, fetch_page, fetch_page_text
+from tests.servers import LocalSite
 
 LIMITS = HttpLimits(total_timeout=5.0, max_page_bytes=10_000)
 PAGE = b"<html><body><p>The harbour reopened on Monday.</p></body></html>"
@@ -132,3 +133,63 @@ class TestOtherSchemes:
         with pytest.raises(FetchError) as caught:
             await fetch_page(client, url, trusted_local=True)
         assert caught.value.permanent
+
+
+# Written for these tests: Russian and Polish sentences in single-byte charsets.
+RUSSIAN = "<p>Переговоры продолжатся в понедельник в Стамбуле, сообщили дипломаты.</p>"
+POLISH = "<p>Zażółć gęślą jaźń: rozmowy w Genewie potrwają do piątku.</p>"
+
+
+class TestCharset:
+    def test_header_charset_first(self) -> None:
+        """The Content-Type charset decodes the page."""
+        body = "<p>Café crème</p>".encode("latin-1")
+        assert decode_page(body, "text/html; charset=ISO-8859-1", "u") == "<p>Café crème</p>"
+
+    def test_meta_declaration_next(self) -> None:
+        """Without a header charset, the page's own <meta charset> is used."""
+        page = f'<html><head><meta charset="iso-8859-2"></head><body>{POLISH}</body></html>'
+        assert decode_page(page.encode("iso-8859-2"), "text/html", "u") == page
+
+    def test_http_equiv_meta(self) -> None:
+        """The older http-equiv form of the declaration counts too."""
+        page = (
+            '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">' + RUSSIAN
+        )
+        assert decode_page(page.encode("cp1251"), None, "u") == page
+
+    def test_detection_last(self) -> None:
+        """An undeclared Cyrillic page is detected, not decoded as mojibake."""
+        assert decode_page((RUSSIAN * 3).encode("cp1251"), "text/html", "u") == RUSSIAN * 3
+
+    def test_wrong_declaration_falls_through(self) -> None:
+        """A header that names an unknown charset or misfits the bytes does not win."""
+        body = (RUSSIAN * 3).encode("cp1251")
+        assert decode_page(body, "text/html; charset=utf-8", "u") == RUSSIAN * 3
+        assert decode_page(body, "text/html; charset=klingon", "u") == RUSSIAN * 3
+
+    def test_bom_wins(self) -> None:
+        """A UTF-8 byte-order mark overrides a contrary header."""
+        body = b"\xef\xbb\xbf" + POLISH.encode()
+        assert decode_page(body, "text/html; charset=iso-8859-1", "u") == POLISH
+
+    def test_undecodable_page_is_a_permanent_error(self) -> None:
+        """Binary noise is a permanent FetchError naming the URL and what was tried."""
+        noise = bytes((i * 7919 + 13) % 256 for i in range(4000))
+        with pytest.raises(FetchError) as caught:
+            decode_page(noise, "text/html; charset=utf-8", "https://wire.example/x")
+        assert caught.value.permanent and caught.value.url == "https://wire.example/x"
+        assert "cannot decode" in caught.value.reason and "utf-8" in caught.value.reason
+
+    async def test_undeclared_charset_from_server(self, site: LocalSite) -> None:
+        """A server that declares no charset still gives the right text."""
+
+        async def undeclared(request: web.Request) -> web.Response:
+            body = ("<html><body>" + RUSSIAN * 3 + "</body></html>").encode("cp1251")
+            return web.Response(body=body, headers={"Content-Type": "text/html"})
+
+        site.route("/ru.html", undeclared)
+        await site.start()
+        async with HttpClient(LIMITS, allow_networks=["127.0.0.0/8"]) as http:
+            text = await fetch_page_text(http, site.url("/ru.html"))
+        assert RUSSIAN in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -91,14 +93,20 @@ async def notify(tmp_path: Path) -> AsyncIterator[Notifications]:
 def serve_feed(site: LocalSite, gate: asyncio.Event | None = None) -> Callable[[str, str], None]:
     """A feed whose items the test adds while the daemon runs; returns ``add(name, html)``.
 
-    A page added with empty html answers only once ``gate`` is set (a page that hangs).
+    A page added with empty html answers only once ``gate`` is set (a page that hangs). Items
+    are dated when added, so they are news, not a new feed's backlog.
     """
     pages: dict[str, str] = {}
+    published: dict[str, str] = {}
+
+    def add(name: str, html: str) -> None:
+        published[name] = email.utils.format_datetime(datetime.now(UTC), usegmt=True)
+        pages[name] = html
 
     async def feed(request: web.Request) -> web.Response:
         items = "".join(
             f"<item><title>{name}</title><link>{site.url('/a/' + name)}</link>"
-            f"<guid>{name}</guid><pubDate>Tue, 04 Mar 2025 10:00:00 GMT</pubDate></item>"
+            f"<guid>{name}</guid><pubDate>{published[name]}</pubDate></item>"
             for name in pages
         )
         return web.Response(
@@ -115,7 +123,7 @@ def serve_feed(site: LocalSite, gate: asyncio.Event | None = None) -> Callable[[
 
     site.route("/feed.xml", feed)
     site.route("/a/{name}", article)
-    return pages.__setitem__
+    return add
 
 
 async def start_daemon(
@@ -154,7 +162,9 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
     port = free_port()
     config = tmp_path / "newsmon.yaml"
     config.write_text(
-        f"database: {tmp_path / 'n.db'}\nrules: [{rules}]\npoll_interval: 4s\nwatch: false\n"
+        f"database: {tmp_path / 'n.db'}\nrules: [{rules}]\n"
+        "poll_interval: 4s\npolling: {min_interval: 1s}\n"
+        f"watch: false\n"
         f"feeds: [{site.url('/feed.xml')}]\nhttp: {{allow_networks: [127.0.0.0/8]}}\n"
         f"endpoint: {{port: {port}}}\n"
     )
@@ -232,7 +242,9 @@ async def test_rule_file_change_reloads_without_a_signal(
     shutil.copytree(bundled_rules_dir(), rules)
     config = tmp_path / "newsmon.yaml"
     config.write_text(
-        f"database: {tmp_path / 'n.db'}\nrules: [{rules}]\npoll_interval: 4s\n"
+        f"database: {tmp_path / 'n.db'}\nrules: [{rules}]\n"
+        "poll_interval: 4s\npolling: {min_interval: 1s}\n"
+        f""
         f"feeds: [{site.url('/feed.xml')}]\nhttp: {{allow_networks: [127.0.0.0/8]}}\n"
     )
     log_path = tmp_path / "newsmon.log"
@@ -260,10 +272,11 @@ async def test_second_sigterm_stops_at_once_and_returns_the_item(
     release = asyncio.Event()
     add_page = serve_feed(site, gate=release)
     await site.start()
-    add_page("slow", "")
     config = tmp_path / "newsmon.yaml"
     config.write_text(
-        f"database: {tmp_path / 'n.db'}\npoll_interval: 4s\nstop_timeout: 60s\n"
+        f"database: {tmp_path / 'n.db'}\n"
+        "poll_interval: 4s\npolling: {min_interval: 1s}\n"
+        f"stop_timeout: 60s\n"
         f"feeds: [{site.url('/feed.xml')}]\n"
         "http: {allow_networks: [127.0.0.0/8], total_timeout: 120s}\n"
     )
@@ -272,6 +285,13 @@ async def test_second_sigterm_stops_at_once_and_returns_the_item(
     try:
         await notify.wait_for("READY=1")
         deadline = time.monotonic() + 30
+        while not site.requests:  # the first poll: a new feed's entries are its backlog
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        # Dates have whole seconds: a page dated in the second of the first poll would count
+        # as older than the feed, hence backlog.
+        await asyncio.sleep(1.1)
+        add_page("slow", "")
         while not any(path.startswith("/a/slow") for path, _ in site.requests):
             assert time.monotonic() < deadline, site.requests
             await asyncio.sleep(0.2)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import brotli
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -23,6 +24,8 @@ from monitor.sources.http import HttpClient, HttpLimits, parse_retry_after
 FAST = HttpLimits(connect_timeout=2.0, total_timeout=3.0, max_redirects=3)
 LOOPBACK = ["127.0.0.0/8"]
 BOMB = web.AppKey("bomb", bytes)
+BR_BOMB = web.AppKey("br_bomb", bytes)
+BROTLI_BOMB = brotli.compress(bytes(64 * 2**20), quality=1)  # 64 MB of zeros in a few KB
 
 
 class Seen:
@@ -85,6 +88,13 @@ def build_app(seen: Seen) -> web.Application:
             pass
         return response
 
+    async def brotli_body(request: web.Request) -> web.Response:
+        body = brotli.compress(b"<p>brotli</p>" * 100)
+        return web.Response(body=body, headers={"Content-Encoding": "br"})
+
+    async def brotli_bomb(request: web.Request) -> web.Response:
+        return web.Response(body=request.app[BR_BOMB], headers={"Content-Encoding": "br"})
+
     async def bomb(request: web.Request) -> web.Response:
         return web.Response(body=request.app[BOMB], headers={"Content-Encoding": "gzip"})
 
@@ -109,6 +119,7 @@ def build_app(seen: Seen) -> web.Application:
 
     app = web.Application()
     app[BOMB] = gzip.compress(bytes(16 * 2**20), 9)  # 16 MB of zeros in about 16 KB
+    app[BR_BOMB] = BROTLI_BOMB
     app.router.add_get("/ok", ok)
     app.router.add_get("/gzip", gzipped)
     app.router.add_get("/deflate", deflated)
@@ -117,6 +128,8 @@ def build_app(seen: Seen) -> web.Application:
     app.router.add_get("/drip", drip)
     app.router.add_get("/endless", endless)
     app.router.add_get("/bomb", bomb)
+    app.router.add_get("/br", brotli_body)
+    app.router.add_get("/br-bomb", brotli_bomb)
     app.router.add_get("/loop", loop)
     app.router.add_get("/hop/{n}", hop)
     app.router.add_get("/away", away)
@@ -268,6 +281,18 @@ class TestHostileServers:
         """An endless body stops at max_bytes."""
         error = await failure(client.get(url(server, "/endless"), max_bytes=200_000, guard=False))
         assert "larger than 200000 bytes" in error.reason and error.permanent
+
+    async def test_brotli_is_decoded(self, client: HttpClient, server: TestServer) -> None:
+        """Content-Encoding: br is decoded, and br is offered."""
+        response = await client.get(url(server, "/br"), max_bytes=10_000, guard=False)
+        assert response.body == b"<p>brotli</p>" * 100
+
+    async def test_brotli_bomb_is_capped_on_decoded_size(
+        self, client: HttpClient, server: TestServer
+    ) -> None:
+        """64 MB of zeros in a tiny brotli body stops at the cap, as a permanent error."""
+        error = await failure(client.get(url(server, "/br-bomb"), max_bytes=2**20, guard=False))
+        assert error.permanent and "larger than 1048576 bytes" in error.reason
 
     async def test_gzip_bomb_is_capped_on_decoded_size(
         self, client: HttpClient, server: TestServer

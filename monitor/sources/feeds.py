@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -40,7 +40,10 @@ from feedparser.exceptions import NonXMLContentType
 
 from monitor.errors import FeedError, FetchError
 from monitor.model import Entry
+from monitor.sources.folder import scan_folder
 from monitor.sources.http import HttpClient
+from monitor.sources.prepass import pre_parse
+from monitor.sources.schedule import freshness
 
 _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -53,8 +56,10 @@ _TRACKING_PARAMS = frozenset(
         "oly_enc_id", "vero_id", "wt_mc", "cmpid", "ocid", "_ga", "_gl",
     }
 )  # fmt: skip
-# Hashing a large body is worth a thread (hashlib releases the GIL); a small one is not.
-_HASH_IN_THREAD = 2**20
+# Hashing or pre-parsing a large body is worth a thread (hashlib and lxml release the GIL);
+# a small one is not (about 1 ms per 100 KB).
+_OFF_LOOP_BYTES = 2**18
+_T = TypeVar("_T")
 
 _TAG = re.compile(r"<[^<>]*>")  # [^<>] keeps a run of unclosed '<' linear, not quadratic
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|hr)\b", re.I)
@@ -69,20 +74,31 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    entry_ids: str | None = None  # digests of the entry ids seen last time (PrePass)
 
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """A feed's title and entries; ``warning`` says what was wrong with a malformed feed."""
+    """A feed's title and entries; ``warning`` says what was wrong with a malformed feed.
+
+    ``ttl`` is the feed's own ``<ttl>`` in seconds: how long it asks readers to wait.
+    """
 
     title: str
     entries: tuple[Entry, ...]
     warning: str | None
+    ttl: float | None = None
 
 
 @dataclass(frozen=True)
 class PollResult:
-    """The outcome of one poll: "changed" (``feed`` set), "not_modified" (304) or "unchanged"."""
+    """The outcome of one poll: "changed" (``feed`` set), "not_modified" (304) or "unchanged"
+    (the same bytes, or the same entry ids, as last time: nothing was parsed).
+
+    ``fresh_for`` is how long the response's caching headers say it stays fresh, in seconds;
+    ``entry_ids`` are the digests of the entry ids the cheap pre-pass found, and
+    ``entry_dates`` the dates it could read (of every entry, parsed or not).
+    """
 
     status: str
     feed: ParsedFeed | None
@@ -90,6 +106,9 @@ class PollResult:
     last_modified: str | None
     body_hash: str | None
     http_status: int | None
+    fresh_for: float | None = None
+    entry_ids: str | None = None
+    entry_dates: tuple[datetime, ...] = ()
 
 
 # How the daemon runs parse_feed elsewhere (a process pool): same arguments, awaited.
@@ -131,7 +150,13 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedError(url, f"{reason} ({warning})" if warning else reason)
     entries = tuple(_feedparser_entry(e, url) for e in result.entries)
     title = _text_of(result.feed, "title")
-    return ParsedFeed(title, entries, warning)
+    return ParsedFeed(title, entries, warning, _ttl(dict.get(result.feed, "ttl")))
+
+
+def _ttl(value: object) -> float | None:
+    """RSS ``<ttl>`` is in minutes; anything but a positive whole number is ignored."""
+    text = _str(value).strip()
+    return float(text) * 60 if text.isdigit() and int(text) > 0 else None
 
 
 def _feedparser_entry(raw: dict[str, Any], feed_url: str) -> Entry:
@@ -254,7 +279,8 @@ def _entry_key(guid: str, url: str, title: str, summary: str) -> str:
     """GUID, else the link without tracking parameters, else a hash of title and link."""
     guid = guid.strip()
     if guid:
-        return guid
+        # A GUID that is a link (RSS isPermaLink) gets the same tracking clean-up as links.
+        return strip_tracking(guid) if guid.startswith(("http://", "https://")) else guid
     if url:
         return strip_tracking(url)
     # Only an entry with neither title nor link falls back on its text.
@@ -354,6 +380,8 @@ async def poll_feed(
         kind, where = feed_location(state.url)
     except ValueError as exc:
         raise FetchError(state.url, str(exc), permanent=True) from exc
+    if kind == "file" and await asyncio.to_thread(Path(where).is_dir):
+        return await _poll_folder(client, state, Path(where), parse)
     if kind == "file":
         path = Path(where)
         base = path.as_uri()
@@ -362,6 +390,7 @@ async def poll_feed(
         last_modified: str | None = None
         content_type: str | None = None
         http_status: int | None = None
+        fresh_for: float | None = None
     else:
         headers = {"Accept": _FEED_ACCEPT}
         if state.etag:
@@ -376,16 +405,83 @@ async def poll_feed(
         last_modified = response.headers.get("Last-Modified") or (
             state.last_modified if response.status == 304 else None
         )
+        fresh_for = freshness(response.headers)
         if response.status == 304:
-            return PollResult("not_modified", None, etag, last_modified, state.body_hash, 304)
+            return PollResult(
+                "not_modified",
+                None,
+                etag,
+                last_modified,
+                state.body_hash,
+                304,
+                fresh_for,
+                state.entry_ids,
+            )
         base, body = response.url, response.body
         content_type = response.headers.get("Content-Type")
         http_status = response.status
     body_hash = await _sha256(body)
     if body_hash == state.body_hash:
-        return PollResult("unchanged", None, etag, last_modified, body_hash, http_status)
+        return PollResult(
+            "unchanged",
+            None,
+            etag,
+            last_modified,
+            body_hash,
+            http_status,
+            fresh_for,
+            state.entry_ids,
+        )
+    known = frozenset((state.entry_ids or "").split())
+    pre = await _off_loop_if_large(partial(pre_parse, known=known), body)
+    entry_ids, dates = (pre.entry_ids, pre.dates) if pre else (None, ())
+    if pre is not None and known and pre.new == 0:
+        return PollResult(
+            "unchanged",
+            None,
+            etag,
+            last_modified,
+            body_hash,
+            http_status,
+            fresh_for,
+            entry_ids,
+            dates,
+        )
+    if pre is not None and pre.reduced is not None:
+        # Only the unknown entries, re-encoded as UTF-8 (so no charset from the header).
+        body, content_type = pre.reduced, "application/xml"
     feed = await parse(body, base, content_type) if parse else parse_feed(body, base, content_type)
-    return PollResult("changed", feed, etag, last_modified, body_hash, http_status)
+    return PollResult(
+        "changed", feed, etag, last_modified, body_hash, http_status, fresh_for, entry_ids, dates
+    )
+
+
+async def _poll_folder(
+    client: HttpClient, state: FeedState, path: Path, parse: ParseFn | None
+) -> PollResult:
+    """A directory of feed and article files, polled as one feed.
+
+    Its "body hash" is the hash of its listing, so an untouched folder reads no file; a feed
+    file that cannot be parsed is a warning on the folder, not a failure of the whole.
+    """
+    limit = client.limits.max_feed_bytes
+    folder = await asyncio.to_thread(scan_folder, path, limit, known_hash=state.body_hash)
+    if folder.listing_hash == state.body_hash:
+        return PollResult("unchanged", None, None, None, folder.listing_hash, None)
+    entries = list(folder.pages)
+    problems = list(folder.problems)
+    for url, body in folder.feeds:
+        try:
+            parsed = await parse(body, url, None) if parse else parse_feed(body, url, None)
+        except FeedError as exc:
+            problems.append(f"{Path(url).name}: {exc.reason}")
+            continue
+        entries.extend(parsed.entries)
+        if parsed.warning:
+            problems.append(f"{Path(url).name}: {parsed.warning}")
+    warning = "; ".join(problems)[:2000] or None
+    feed = ParsedFeed(path.name, tuple(entries), warning)
+    return PollResult("changed", feed, None, None, folder.listing_hash, None)
 
 
 def read_local(path: Path, max_bytes: int, url: str) -> bytes:
@@ -404,8 +500,11 @@ def read_local(path: Path, max_bytes: int, url: str) -> bytes:
 
 
 async def _sha256(body: bytes) -> str:
-    if len(body) > _HASH_IN_THREAD:
-        digest = await asyncio.to_thread(hashlib.sha256, body)
-    else:
-        digest = hashlib.sha256(body)
-    return digest.hexdigest()
+    return (await _off_loop_if_large(hashlib.sha256, body)).hexdigest()
+
+
+async def _off_loop_if_large(fn: Callable[[bytes], _T], body: bytes) -> _T:
+    """``fn(body)``, in a thread when the body is large enough to stall the loop."""
+    if len(body) > _OFF_LOOP_BYTES:
+        return await asyncio.to_thread(fn, body)
+    return fn(body)

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
+import brotli
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
@@ -181,8 +182,11 @@ class _Decoder:
         self._size = 0
         self._parts: list[bytes] = []
         self._zlib: zlib._Decompress | None = None
+        self._brotli: brotli.Decompressor | None = None
         if self._encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self._encoding == "br":
+            self._brotli = brotli.Decompressor()
         elif self._encoding not in ("", "identity", "deflate"):
             raise ValueError(f"unsupported content encoding {encoding!r}")
 
@@ -191,6 +195,9 @@ class _Decoder:
             return
         if self._encoding in ("", "identity"):
             self._keep(data)
+            return
+        if self._brotli is not None:
+            self._feed_brotli(self._brotli, data)
             return
         if self._zlib is None:
             # "deflate" should be zlib-wrapped, but many servers send raw deflate.
@@ -204,6 +211,15 @@ class _Decoder:
                 # Another gzip member follows (concatenated gzip is legal).
                 data = self._zlib.unused_data
                 self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def _feed_brotli(self, decoder: brotli.Decompressor, data: bytes) -> None:
+        # output_buffer_limit (Brotli >= 1.2) bounds each call, as max_length does for zlib:
+        # a bomb stops at the cap instead of inflating a chunk into gigabytes first.
+        out = decoder.process(data, output_buffer_limit=self._limit - self._size + 1)
+        self._keep(out)
+        while out and not decoder.can_accept_more_data():
+            out = decoder.process(b"", output_buffer_limit=self._limit - self._size + 1)
+            self._keep(out)
 
     def _keep(self, data: bytes) -> None:
         self._size += len(data)
@@ -264,7 +280,7 @@ class HttpClient:
             )
             self._sessions[guard] = aiohttp.ClientSession(
                 connector=connector,
-                headers={"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"},
+                headers={"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate, br"},
                 # We decode ourselves so that the size cap applies to the decoded bytes.
                 auto_decompress=False,
                 # Cookies shared across every feed would leak state between sites.
@@ -433,7 +449,7 @@ def _translate_errors(url: str, total_timeout: float) -> Iterator[None]:
             exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | ConnectionError
         ):
             raise fail(f"connection lost: {exc}") from exc
-        if isinstance(exc, zlib.error):
+        if isinstance(exc, zlib.error | brotli.error):
             raise fail(f"cannot decode body: {exc}") from exc
         if isinstance(exc, aiohttp.ClientResponseError):
             raise fail(f"bad response: {exc.message}") from exc

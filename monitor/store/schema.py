@@ -176,4 +176,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, actor, demand)
     ) WITHOUT ROWID;
     """,
+    # Feed ingestion (issue 3): what the adaptive schedule and feed health need, items recorded
+    # without alerting (backfill), and tombstones that keep purged entries from coming back.
+    """
+    ALTER TABLE feeds ADD COLUMN cadence_s REAL;        -- mean gap between its newest entries
+    ALTER TABLE feeds ADD COLUMN ttl_s REAL;            -- the feed's own <ttl>, in seconds
+    ALTER TABLE feeds ADD COLUMN entry_ids TEXT;         -- its entry ids last time (pre-pass)
+    ALTER TABLE feeds ADD COLUMN last_new_at REAL;      -- when it last brought a new entry
+    ALTER TABLE feeds ADD COLUMN quiet_since REAL;      -- flagged quiet (ops told) at
+    ALTER TABLE feeds ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;  -- from OPML, not config
+    ALTER TABLE items ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0;  -- recorded, not alerted
+    CREATE TABLE tombstones (
+        key TEXT PRIMARY KEY,               -- an item key that must not be enqueued again
+        purged_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

@@ -6,7 +6,7 @@ under a lock, so a ``kill -9`` at any point leaves either all of a unit's effect
 
 from __future__ import annotations
 
-__all__ = ["FeedRow", "ItemRow", "OutboxRow", "Store"]
+__all__ = ["FailedItem", "FeedRow", "ItemRow", "OutboxRow", "Store"]
 
 import asyncio
 import contextlib
@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,17 @@ class FeedRow:
     consecutive_errors: int
     last_error: str | None
     last_success_at: float | None
+    first_polled_at: float | None = None
+    last_polled_at: float | None = None
+    last_status: int | None = None
+    warning: str | None = None
+    title: str = ""
+    cadence_s: float | None = None
+    ttl_s: float | None = None
+    entry_ids: str | None = None
+    last_new_at: float | None = None
+    quiet_since: float | None = None
+    imported: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,19 @@ class ItemRow:
     content: str | None
     content_type: str | None
     attempts: int
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """An item given up on, with the reason (``newsmon items --failed``)."""
+
+    id: int
+    url: str
+    title: str
+    source: str
+    attempts: int
+    error: str
+    feed_url: str | None
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,15 @@ class NewItem:
     content: str | None = None
     content_type: str | None = None
     trusted_local: bool = False
+    # Recorded as done without being fetched or alerted (a new feed's backlog).
+    backfill: bool = False
+
+
+def _feed_row(row: Sequence[Any]) -> FeedRow:
+    """A FeedRow from the 22 feed columns that ``Store.feeds`` selects (in field order)."""
+    values = list(row[:22])
+    values[21] = bool(values[21])  # dataclasses.replace would cost ten times as much
+    return FeedRow(*values)
 
 
 _DELTA_COLUMNS = (
@@ -150,6 +183,14 @@ def _delta(row: Sequence[Any]) -> Delta:
     )
 
 
+@dataclass
+class _PollBatch:
+    """Rows of polls that brought nothing, committed together by one task."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    task: asyncio.Future[None] | None = None
+
+
 class Store(OutboxQueries):
     """The SQLite database behind the daemon and the CLI."""
 
@@ -160,6 +201,7 @@ class Store(OutboxQueries):
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+        self._quiet_polls: _PollBatch | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -216,7 +258,8 @@ class Store(OutboxQueries):
         """
         wanted = list(feeds)
         async with self._transaction() as db:
-            await db.execute("UPDATE feeds SET active = 0")
+            # Feeds imported from OPML are not in the config: they stay until removed.
+            await db.execute("UPDATE feeds SET active = 0 WHERE imported = 0")
             await db.executemany(
                 "INSERT INTO feeds (url, name, interval_s) VALUES (?, ?, ?) "
                 "ON CONFLICT (url) DO UPDATE SET active = 1, name = excluded.name, "
@@ -228,14 +271,16 @@ class Store(OutboxQueries):
         """Active feeds, or only those due to be polled before ``due_before``."""
         sql = (
             "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
-            "consecutive_errors, last_error, last_success_at FROM feeds WHERE active = 1"
+            "consecutive_errors, last_error, last_success_at, first_polled_at, last_polled_at, "
+            "last_status, warning, title, cadence_s, ttl_s, entry_ids, last_new_at, quiet_since, "
+            "imported FROM feeds WHERE active = 1"
         )
         params: list[Any] = []
         if due_before is not None:
             sql += " AND next_poll_at <= ?"
             params.append(due_before)
         rows = await self._fetchall(sql + " ORDER BY next_poll_at, id", params)
-        return [FeedRow(*row) for row in rows]
+        return [_feed_row(row) for row in rows]
 
     async def record_poll(
         self,
@@ -250,17 +295,35 @@ class Store(OutboxQueries):
         title: str | None,
         warning: str | None,
         items: Sequence[NewItem],
+        cadence_s: float | None = None,
+        ttl_s: float | None = None,
+        entry_ids: str | None = None,
+        notices: Sequence[tuple[str, str, str]] = (),
     ) -> int:
         """Store a successful poll and enqueue its entries in one transaction.
 
-        Returns how many of the entries are new items.
+        Returns how many of the entries are new items (backfill included). Entries whose key
+        has a tombstone are not enqueued again. ``cadence_s``, ``ttl_s`` and ``entry_ids`` keep
+        their stored value when None; ``notices`` (kind, subject, message) go to ops in the
+        same transaction.
+
+        A poll that parsed nothing (304, same body, same ids) and tells ops nothing is the
+        common case by far: concurrent ones share one transaction (group commit), and each
+        caller still returns only once its row is committed.
         """
+        if title is None and not items and not notices:
+            row = (etag, last_modified, body_hash, next_poll_at, now, now, now, status)
+            await self._record_quiet_poll((*row, cadence_s, ttl_s, entry_ids, now, feed_id))
+            return 0
         async with self._transaction() as db:
+            await self._notify(db, notices, now)
             await db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, "
                 "title = COALESCE(?, title), warning = ?, next_poll_at = ?, last_polled_at = ?, "
                 "first_polled_at = COALESCE(first_polled_at, ?), last_success_at = ?, "
-                "last_status = ?, last_error = NULL, consecutive_errors = 0 WHERE id = ?",
+                "last_status = ?, last_error = NULL, consecutive_errors = 0, "
+                "cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
+                "entry_ids = COALESCE(?, entry_ids) WHERE id = ?",
                 (
                     etag,
                     last_modified,
@@ -272,13 +335,18 @@ class Store(OutboxQueries):
                     now,
                     now,
                     status,
+                    cadence_s,
+                    ttl_s,
+                    entry_ids,
                     feed_id,
                 ),
             )
             before = db.total_changes
             await db.executemany(
                 "INSERT OR IGNORE INTO items (key, feed_id, url, title, source, published, "
-                "seen_at, trusted_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "seen_at, trusted_local, backfill, state, done_at) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE key = ?)",
                 [
                     (
                         i.key,
@@ -289,17 +357,87 @@ class Store(OutboxQueries):
                         _ts(i.published),
                         now,
                         int(i.trusted_local),
+                        int(i.backfill),
+                        "done" if i.backfill else "pending",
+                        now if i.backfill else None,
+                        i.key,
                     )
                     for i in items
                 ],
             )
-            return db.total_changes - before
+            new = db.total_changes - before
+            # Activity for the "quiet feed" check: a new entry, or the first poll.
+            await db.execute(
+                "UPDATE feeds SET last_new_at = CASE WHEN ? > 0 THEN ? "
+                "ELSE COALESCE(last_new_at, ?) END, "
+                "quiet_since = CASE WHEN ? > 0 THEN NULL ELSE quiet_since END WHERE id = ?",
+                (new, now, now, new, feed_id),
+            )
+            return new
+
+    async def _record_quiet_poll(self, row: tuple[Any, ...]) -> None:
+        """Join the current batch of polls that brought nothing, and wait for its commit."""
+        batch = self._quiet_polls
+        if batch is None:
+            batch = self._quiet_polls = _PollBatch()
+            batch.task = asyncio.ensure_future(self._commit_quiet_polls(batch))
+        batch.rows.append(row)
+        assert batch.task is not None
+        # Shielded: one cancelled poll must not cancel the commit the others wait for.
+        await asyncio.shield(batch.task)
+
+    async def _commit_quiet_polls(self, batch: _PollBatch) -> None:
+        await asyncio.sleep(0)  # one loop turn, so polls finishing together share the commit
+        async with self._transaction() as db:
+            if self._quiet_polls is batch:
+                self._quiet_polls = None  # polls from now on start the next batch
+            await db.executemany(
+                "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, next_poll_at = ?, "
+                "last_polled_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
+                "last_success_at = ?, last_status = ?, last_error = NULL, consecutive_errors = 0, "
+                "cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
+                "entry_ids = COALESCE(?, entry_ids), last_new_at = COALESCE(last_new_at, ?) "
+                "WHERE id = ?",
+                list(batch.rows),
+            )
+
+    async def _notify(
+        self, db: aiosqlite.Connection, notices: Sequence[tuple[str, str, str]], now: float
+    ) -> None:
+        await db.executemany(
+            "INSERT INTO ops_events (kind, subject, message, created_at) VALUES (?, ?, ?, ?)",
+            [(kind, subject, message, now) for kind, subject, message in notices],
+        )
+
+    async def mark_quiet(self, feed_id: int, *, now: float, notice: tuple[str, str, str]) -> bool:
+        """Flag a feed as quiet and tell ops, once until it brings a new entry again.
+
+        Returns whether it was newly flagged.
+        """
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE feeds SET quiet_since = ? WHERE id = ? AND quiet_since IS NULL",
+                (now, feed_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            await self._notify(db, [notice], now)
+            return True
 
     async def record_poll_error(
-        self, feed_id: int, *, now: float, next_poll_at: float, status: int | None, error: str
+        self,
+        feed_id: int,
+        *,
+        now: float,
+        next_poll_at: float,
+        status: int | None,
+        error: str,
+        notices: Sequence[tuple[str, str, str]] = (),
     ) -> int:
-        """Record a failed poll; returns the feed's count of consecutive errors."""
+        """Record a failed poll (and ``notices`` for ops, in the same transaction); returns
+        the feed's count of consecutive errors."""
         async with self._transaction() as db:
+            await self._notify(db, notices, now)
             await db.execute(
                 "UPDATE feeds SET next_poll_at = ?, last_polled_at = ?, last_status = ?, "
                 "last_error = ?, consecutive_errors = consecutive_errors + 1 WHERE id = ?",
@@ -311,7 +449,78 @@ class Store(OutboxQueries):
                 row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def all_feeds(self) -> list[FeedRow]:
+        """Every feed, active or not, by URL (for ``newsmon feeds``)."""
+        rows = await self._fetchall(
+            "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
+            "consecutive_errors, last_error, last_success_at, first_polled_at, last_polled_at, "
+            "last_status, warning, title, cadence_s, ttl_s, entry_ids, last_new_at, quiet_since, "
+            "imported, active FROM feeds ORDER BY url"
+        )
+        return [_feed_row(row) for row in rows if row[-1]]
+
+    async def import_feeds(self, feeds: Iterable[tuple[str, str]], *, interval_s: float) -> int:
+        """Add feeds (url, name) from an OPML file; returns how many were not known yet.
+
+        Imported feeds stay active whatever the config lists; a known feed is reactivated.
+        """
+        wanted = list(feeds)
+        async with self._transaction() as db:
+            known = {
+                row[0]
+                for row in await db.execute_fetchall("SELECT url FROM feeds WHERE active = 1", ())
+            }
+            await db.executemany(
+                "INSERT INTO feeds (url, name, interval_s, imported) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (url) DO UPDATE SET active = 1, imported = 1",
+                [(url, name, interval_s) for url, name in wanted],
+            )
+        return len({url for url, _ in wanted} - known)
+
+    async def imported_feed_count(self) -> int:
+        """How many active feeds came from an OPML import."""
+        rows = await self._fetchall("SELECT count(*) FROM feeds WHERE active = 1 AND imported = 1")
+        return int(rows[0][0])
+
     # -- items ------------------------------------------------------------------------------
+
+    async def failed_items(self) -> list[FailedItem]:
+        """Items given up on, most recent first."""
+        rows = await self._fetchall(
+            "SELECT i.id, i.url, i.title, i.source, i.attempts, COALESCE(i.error, ''), f.url "
+            "FROM items i LEFT JOIN feeds f ON f.id = i.feed_id WHERE i.state = 'failed' "
+            "ORDER BY i.id DESC"
+        )
+        return [FailedItem(*row) for row in rows]
+
+    async def item_counts(self) -> dict[str, int]:
+        """How many items are in each state (backfill counted apart from done)."""
+        rows = await self._fetchall(
+            "SELECT CASE WHEN backfill THEN 'backlog' ELSE state END, count(*) FROM items "
+            "GROUP BY 1"
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def purge_items(self, *, seen_before: float, now: float) -> int:
+        """Delete finished items seen before ``seen_before`` that made no delta, leaving a
+        tombstone for each key so that a feed still listing it cannot bring it back.
+
+        Returns how many were purged.
+        """
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT id, key FROM items WHERE state IN ('done', 'failed') AND seen_at < ? "
+                "AND NOT EXISTS (SELECT 1 FROM deltas d WHERE d.item_id = items.id)",
+                (seen_before,),
+            )
+            ids = [(row[0],) for row in rows]
+            await db.executemany(
+                "INSERT OR IGNORE INTO tombstones (key, purged_at) VALUES (?, ?)",
+                [(row[1], now) for row in rows],
+            )
+            await db.executemany("DELETE FROM findings WHERE item_id = ?", ids)
+            await db.executemany("DELETE FROM items WHERE id = ?", ids)
+        return len(ids)
 
     async def add_items(self, items: Sequence[NewItem], *, now: float) -> int:
         """Enqueue items that come with their content (replay); returns how many are new."""
