@@ -218,7 +218,7 @@ async def run(args: argparse.Namespace) -> None:
 
         # newsmon, through the daemon's own poll
         store = await Store.open(Path(tmp) / "newsmon.db")
-        await store.sync_feeds((u, "", 300.0) for u in urls)
+        await store.sync_feeds((u, "", 300.0, None) for u in urls)
         pool = CpuPool()
         async with HttpClient(limits) as http:
             pipeline = Pipeline(

@@ -25,6 +25,7 @@ from monitor.extract import extract_text
 from monitor.logs import configure_logging
 from monitor.match import match
 from monitor.model import Delta, Finding
+from monitor.reload import check_voices
 from monitor.rulebook import RuleSet, bundled_rules_dir, check_rules, load_rules
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -223,6 +224,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return EXIT_PROBLEMS
     rules = load_rules(dirs)
+    try:
+        check_voices(config, rules)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return EXIT_PROBLEMS
     print(
         f"ok: config {config.source}; rules {', '.join(str(d) for d in dirs)}: "
         f"{len(rules.actors)} actors, {len(rules.demands)} demands; "
@@ -282,7 +289,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from monitor.replay import read_articles, replay
 
     rules = _rules(args.rules)
-    items, problems = read_articles(Path(args.input))
+    items, problems = read_articles(Path(args.input), rules.actors)
     for problem in problems:
         _err(problem)
     deltas = asyncio.run(replay(items, Path(args.db), rules))

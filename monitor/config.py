@@ -112,6 +112,9 @@ class FeedConfig(_Strict):
     path: str | None = None
     name: str | None = None
     interval: Duration | None = None
+    # The actor whose own statements this feed carries (a government's press releases), so
+    # that "we insist" and "the President said" count as theirs. An actor id of the rules.
+    voice: str | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> FeedConfig:

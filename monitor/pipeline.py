@@ -276,7 +276,7 @@ class Pipeline:
             published = item.published or item.seen_at
             # The date lets the matcher tell a past year ("in 2021 Moscow insisted") from now,
             # and an official in office from one who has left it.
-            findings = match(article.text, self.rules, on=published.date())
+            findings = match(article.text, self.rules, on=published.date(), voice=item.voice)
             deltas = await self.store.record_article(
                 item.id,
                 article,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.config import Config, load_config
+from monitor.errors import ConfigError, Problem
 from monitor.rulebook import RuleSet, bundled_rules_dir, load_rules
 
 
@@ -65,6 +66,22 @@ class Changes:
         )
 
 
+def check_voices(config: Config, rules: RuleSet) -> None:
+    """Refuse a feed whose ``voice`` is not an actor of the rules (ConfigError, every one)."""
+    problems = [
+        Problem(
+            config.source,
+            None,
+            f"feeds[{i}].voice",
+            f"no actor {feed.voice!r} in the rules (actors: {', '.join(rules.actors)})",
+        )
+        for i, feed in enumerate(config.feeds)
+        if feed.voice is not None and feed.voice not in rules.actors
+    ]
+    if problems:
+        raise ConfigError(problems)
+
+
 def rule_dirs(config: Config) -> list[Path]:
     """The rule directories the config names, or the bundled rules."""
     return [Path(r) for r in config.rules] or [bundled_rules_dir()]
@@ -79,4 +96,6 @@ def load_everything(config_path: str | None, *, database: str | None = None) -> 
     config = load_config(config_path)
     if database is not None:
         config = config.model_copy(update={"database": database})
-    return Reloaded(config, load_rules(rule_dirs(config)))
+    rules = load_rules(rule_dirs(config))
+    check_voices(config, rules)
+    return Reloaded(config, rules)

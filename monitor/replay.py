@@ -6,6 +6,7 @@ __all__ = ["read_articles", "replay"]
 
 import json
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +26,16 @@ def _published(value: object) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def read_articles(path: Path) -> tuple[list[NewItem], list[str]]:
+def _voice(value: object, actors: Collection[str]) -> str | None:
+    """An optional ``voice``: the actor whose own statements the text is."""
+    if value in (None, ""):
+        return None
+    if actors and value not in actors:
+        raise ValueError(f"voice {value!r} is not an actor of the rules ({', '.join(actors)})")
+    return str(value)
+
+
+def read_articles(path: Path, actors: Collection[str] = ()) -> tuple[list[NewItem], list[str]]:
     """The articles of a JSON-lines file, and a problem (``file:line: what``) per bad line."""
     items: list[NewItem] = []
     problems: list[str] = []
@@ -56,6 +66,7 @@ def read_articles(path: Path) -> tuple[list[NewItem], list[str]]:
                         source=str(record.get("source") or ""),
                         content=content,
                         content_type=kind,
+                        voice=_voice(record.get("voice"), actors),
                     )
                 )
             except (ValueError, TypeError) as exc:

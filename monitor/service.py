@@ -33,7 +33,7 @@ from monitor.endpoint import serve_endpoint
 from monitor.errors import ConfigError, RuleError
 from monitor.pipeline import Pipeline
 from monitor.pool import CpuPool
-from monitor.reload import Changes, Reloaded, load_everything, rule_dirs
+from monitor.reload import Changes, Reloaded, check_voices, load_everything, rule_dirs
 from monitor.rulebook import load_rules
 from monitor.sources.http import HttpClient, HttpLimits
 from monitor.sources.schedule import PollPolicy
@@ -449,7 +449,8 @@ async def sync_configured_feeds(store: Store, config: Config) -> None:
         [] if await store.imported_feed_count() else config.feed_locations()
     )
     await store.sync_feeds(
-        (feed_url(f.location), f.name or "", f.interval or config.poll_interval) for f in configured
+        (feed_url(f.location), f.name or "", f.interval or config.poll_interval, f.voice)
+        for f in configured
     )
 
 
@@ -481,6 +482,7 @@ async def run_daemon(
     notifier = notifier or Notifier()
     loop = asyncio.get_running_loop()
     rules = load_rules(rule_dirs(config))
+    check_voices(config, rules)
     service: Service | None = None
 
     def on_stop_signal() -> None:

@@ -116,6 +116,36 @@ class TestReplayAndEvents:
         assert "demand_repeated        russia → ukraine-nato-ban" in status.stdout
         assert "items     0 queued, 2 done, 0 failed" in status.stdout
 
+    def test_replay_voice_reads_first_person_as_the_actor(self, tmp_path: Path) -> None:
+        """A line with `voice` is that actor's own statement; an unknown voice is refused."""
+        source = tmp_path / "articles.jsonl"
+        text = "We insist that Ukraine must never join NATO, the President said."
+        source.write_text(
+            json.dumps(
+                {
+                    "url": "https://kremlin.example/1",
+                    "published": "2022-01-10",
+                    "text": text,
+                    "voice": "russia",
+                }
+            )
+            + "\n"
+            + json.dumps(
+                {
+                    "url": "https://kremlin.example/2",
+                    "published": "2022-01-11",
+                    "text": text,
+                    "voice": "kremlin",
+                }
+            )
+            + "\n"
+        )
+        result = newsmon("replay", str(source), "--db", str(tmp_path / "v.db"), "--json")
+        assert result.returncode == 1
+        assert f"{source}:2: voice 'kremlin' is not an actor of the rules" in result.stderr
+        (delta,) = [json.loads(line) for line in result.stdout.splitlines()]
+        assert (delta["actor"], delta["demand"]) == ("russia", "ukraine-nato-ban")
+
     def test_replay_names_bad_lines(self, tmp_path: Path) -> None:
         """A bad line is named with its number; the good ones are still recorded."""
         source = tmp_path / "articles.jsonl"

@@ -110,7 +110,9 @@ class TestHealthAndFailures:
         site.route("/broken.xml", broken)
         site.route("/good.xml", good)
         await site.start()
-        await store.sync_feeds([(site.url(p), "", 300.0) for p in ("/broken.xml", "/good.xml")])
+        await store.sync_feeds(
+            [(site.url(p), "", 300.0, None) for p in ("/broken.xml", "/good.xml")]
+        )
         cpu = CpuPool(workers=1)
         try:
             async with HttpClient(HttpLimits(total_timeout=5.0)) as http:

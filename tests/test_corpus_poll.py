@@ -40,7 +40,7 @@ async def test_every_corpus_feed_polls_through_the_real_path(
     store = await Store.open(tmp_path / "newsmon.db")
     pool = CpuPool(workers=2)
     try:
-        await store.sync_feeds((url, "", 300.0) for url in urls)
+        await store.sync_feeds((url, "", 300.0, None) for url in urls)
         limits = HttpLimits(total_timeout=20.0, per_host=16, total=16)
         async with HttpClient(limits) as http:
             pipeline = Pipeline(store, load_rules([bundled_rules_dir()]), pool, http, lambda d: [])

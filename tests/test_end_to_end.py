@@ -266,3 +266,53 @@ async def test_match_finds_the_seed_article_demands(shared: Path) -> None:
     assert {("russia", d) for d in RUSSIAN_DEMANDS} <= found
     assert {("united-states", "ceasefire"), ("ukraine", "ceasefire")} <= found
     assert not {(a, d) for a, d in found if d in RUSSIAN_DEMANDS and a != "russia"}
+
+
+async def test_a_feed_voice_makes_first_person_statements_the_actors(
+    tmp_path: Path, site: LocalSite
+) -> None:
+    """A press-release feed with `voice: russia`: "we insist ..." is Russia's demand; the same
+    page from a feed without a voice names nobody and gives nothing."""
+    statement = "We insist that Ukraine must never join NATO, the President said on Tuesday."
+    for feed, link in (("/kremlin.xml", "/kremlin/1.html"), ("/wire.xml", "/wire/1.html")):
+
+        async def serve_feed(request: web.Request, link: str = link) -> web.Response:
+            item = (
+                f"<item><title>Statement</title><link>{site.url(link)}</link>"
+                f"<guid>{link}</guid><pubDate>Mon, 03 Mar 2025 09:00:00 GMT</pubDate></item>"
+            )
+            return web.Response(
+                text=f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{item}'
+                "</channel></rss>",
+                content_type="application/rss+xml",
+            )
+
+        async def serve_page(request: web.Request) -> web.Response:
+            return web.Response(text=page("Statement", statement), content_type="text/html")
+
+        site.route(feed, serve_feed)
+        site.route(link, serve_page)
+    await site.start()
+    config = tmp_path / "newsmon.yaml"
+    config.write_text(
+        f"database: {tmp_path / 'newsmon.db'}\n"
+        f"feeds:\n  - url: {site.url('/kremlin.xml')}\n    voice: russia\n"
+        f"  - url: {site.url('/wire.xml')}\n"
+        "polling: {backfill: true}\nhttp: {allow_networks: [127.0.0.0/8]}\n",
+        encoding="utf-8",
+    )
+    assert await run_daemon(load_config(config), once=True) == 0
+    with sqlite3.connect(tmp_path / "newsmon.db") as db:
+        found = db.execute(
+            "SELECT d.actor, d.demand, i.url FROM deltas d JOIN items i ON i.id = d.item_id"
+        ).fetchall()
+    assert found == [("russia", "ukraine-nato-ban", site.url("/kremlin/1.html"))]
+
+
+async def test_unknown_voice_is_refused_by_check(tmp_path: Path) -> None:
+    """`newsmon check` names a feed whose voice is not an actor of the rules."""
+    config = tmp_path / "newsmon.yaml"
+    config.write_text("feeds:\n  - url: https://news.example/feed\n    voice: kremlin\n")
+    code, out, _ = await run_cli("check", "--config", str(config))
+    assert code == 1
+    assert f"{config}: feeds[0].voice: no actor 'kremlin' in the rules" in out

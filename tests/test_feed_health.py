@@ -106,7 +106,7 @@ def pipeline(
 async def only_feed(store: Store, url: str) -> FeedRow:
     """The one feed of the test, added on first use."""
     if not await store.feeds():
-        await store.sync_feeds([(url, "", INTERVAL)])
+        await store.sync_feeds([(url, "", INTERVAL, None)])
     (feed,) = await store.feeds()
     return feed
 
@@ -308,7 +308,7 @@ class TestEntries:
             site.route(f"/{name}.xml", lambda r, b=body: _xml(b))
         await site.start()
         urls = [site.url("/a.xml"), site.url("/b.xml")]
-        await store.sync_feeds([(u, "", INTERVAL) for u in urls])
+        await store.sync_feeds([(u, "", INTERVAL, None) for u in urls])
         refresh = pipeline(store, pool, rules, http, backfill=True).refresh_feed
         counts = [await refresh(feed) for feed in await store.feeds()]
         assert counts == [1, 0]

@@ -191,4 +191,10 @@ MIGRATIONS: tuple[str, ...] = (
         purged_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # Whose words a feed carries (a government's own press releases): the matcher reads its
+    # first-person statements ("we insist") as that actor's. Replayed items carry their own.
+    """
+    ALTER TABLE feeds ADD COLUMN voice TEXT;
+    ALTER TABLE items ADD COLUMN voice TEXT;
+    """,
 )

@@ -78,6 +78,7 @@ class ItemRow:
     content: str | None
     content_type: str | None
     attempts: int
+    voice: str | None = None  # the actor whose own statements the text is, if known
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class NewItem:
     trusted_local: bool = False
     # Recorded as done without being fetched or alerted (a new feed's backlog).
     backfill: bool = False
+    voice: str | None = None  # the actor whose own statements the text is (replay)
 
 
 def _feed_row(row: Sequence[Any]) -> FeedRow:
@@ -251,8 +253,8 @@ class Store(OutboxQueries):
 
     # -- feeds ------------------------------------------------------------------------------
 
-    async def sync_feeds(self, feeds: Iterable[tuple[str, str, float]]) -> None:
-        """Make the configured feeds (url, name, interval) the active ones.
+    async def sync_feeds(self, feeds: Iterable[tuple[str, str, float, str | None]]) -> None:
+        """Make the configured feeds (url, name, interval, voice) the active ones.
 
         Feeds no longer configured are deactivated, not deleted: their items and history stay.
         """
@@ -261,9 +263,9 @@ class Store(OutboxQueries):
             # Feeds imported from OPML are not in the config: they stay until removed.
             await db.execute("UPDATE feeds SET active = 0 WHERE imported = 0")
             await db.executemany(
-                "INSERT INTO feeds (url, name, interval_s) VALUES (?, ?, ?) "
+                "INSERT INTO feeds (url, name, interval_s, voice) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (url) DO UPDATE SET active = 1, name = excluded.name, "
-                "interval_s = excluded.interval_s",
+                "interval_s = excluded.interval_s, voice = excluded.voice",
                 wanted,
             )
 
@@ -528,7 +530,8 @@ class Store(OutboxQueries):
             before = db.total_changes
             await db.executemany(
                 "INSERT OR IGNORE INTO items (key, url, title, source, published, seen_at, "
-                "content, content_type, trusted_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "content, content_type, trusted_local, voice) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         i.key,
@@ -540,6 +543,7 @@ class Store(OutboxQueries):
                         i.content,
                         i.content_type,
                         int(i.trusted_local),
+                        i.voice,
                     )
                     for i in items
                 ],
@@ -561,7 +565,9 @@ class Store(OutboxQueries):
                 "WHERE state = 'pending' AND next_attempt_at <= ? "
                 "ORDER BY published IS NULL, published, id LIMIT 1) "
                 "RETURNING id, key, url, title, source, published, seen_at, trusted_local, "
-                "content, content_type, attempts",
+                "content, content_type, attempts, "
+                # The feed's voice as it is now, so a config change applies to the queue too.
+                "COALESCE(voice, (SELECT voice FROM feeds WHERE feeds.id = items.feed_id))",
                 (now,),
             ) as cur,
         ):
@@ -580,6 +586,7 @@ class Store(OutboxQueries):
             content=row[8],
             content_type=row[9],
             attempts=row[10],
+            voice=row[11],
         )
 
     async def release_item(self, item_id: int) -> None:
