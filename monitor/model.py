@@ -95,6 +95,8 @@ class Delta:
     # History of the pair after this delta, for the reader of an alert.
     first_seen: datetime | None = None
     articles: int = 1
+    # Articles carrying this same statement: the first, and its near-duplicate copies.
+    corroborations: int = 1
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from monitor.deltas import Judging
 from monitor.errors import ExtractError, FetchError, NewsmonError
 from monitor.extract import extract_text
 from monitor.match import match
@@ -30,6 +31,7 @@ from monitor.sources.feeds import FeedState, ParsedFeed, parse_feed, poll_feed
 from monitor.sources.http import HttpClient
 from monitor.sources.pages import fetch_page
 from monitor.store import FeedRow, ItemRow, NewItem, Store
+from monitor.unknown import unrecognized
 
 log = structlog.get_logger("newsmon.pipeline")
 
@@ -60,6 +62,7 @@ class Pipeline:
     http: HttpClient | None
     route: Callable[[Delta], list[str]]
     metrics: Metrics = field(default_factory=Metrics)
+    judging: Judging = field(default_factory=Judging)
 
     def _names(self, delta: Delta) -> Delta:
         actor = self.rules.actors.get(delta.actor)
@@ -178,6 +181,7 @@ class Pipeline:
             published = item.published or item.seen_at
             # The year lets the matcher tell a past year ("in 2021 Moscow insisted") from now.
             findings = match(article.text, self.rules, year=published.year)
+            unknowns = unrecognized(article.text, self.rules, findings)
             deltas = await self.store.record_article(
                 item.id,
                 article,
@@ -186,6 +190,8 @@ class Pipeline:
                 routes=self.route,
                 names=self._names,
                 now=time.time(),
+                judging=self.judging,
+                unknowns=unknowns,
             )
         except NewsmonError as exc:
             permanent = isinstance(exc, ExtractError) or getattr(exc, "permanent", False)

@@ -50,7 +50,9 @@ async def record(
     published: datetime,
     channels: tuple[str, ...] = ("terminal",),
 ) -> list[Delta]:
-    article = Article("https://news.example/x", "X", "text", published, "Example")
+    # Each item its own words: the same text twice would be one story syndicated.
+    text = f"Story {item_id} reports that Russia demands it."
+    article = Article(f"https://news.example/{item_id}", "X", text, published, "Example")
     return await store.record_article(
         item_id,
         article,

@@ -21,9 +21,11 @@ from typing import Any
 
 import aiosqlite
 
-from monitor.deltas import Position, advance, diff
+from monitor.deltas import Judging
 from monitor.model import Article, Delta, Finding
+from monitor.store.history import record_history
 from monitor.store.schema import MIGRATIONS
+from monitor.unknown import Unknown
 
 
 def _ts(when: datetime | None) -> float | None:
@@ -121,7 +123,8 @@ class NewItem:
 
 _DELTA_COLUMNS = (
     "d.id, d.kind, d.actor, d.demand, d.stance, d.sentence, d.phrases, d.url, d.title, "
-    "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title"
+    "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title, "
+    "d.corroborations"
 )
 
 
@@ -143,6 +146,7 @@ def _delta(row: Sequence[Any]) -> Delta:
         articles=row[13],
         actor_name=row[14],
         demand_title=row[15],
+        corroborations=row[16],
     )
 
 
@@ -343,7 +347,9 @@ class Store:
             db.execute(
                 "UPDATE items SET state = 'claimed' WHERE id = (SELECT id FROM items "
                 "WHERE state = 'pending' AND next_attempt_at <= ? "
-                "ORDER BY published IS NULL, published, id LIMIT 1) "
+                # Ties broken by the item's key, not by when it arrived: a replay of the
+                # same articles in another order processes them in the same order.
+                "ORDER BY published IS NULL, published, key LIMIT 1) "
                 "RETURNING id, key, url, title, source, published, seen_at, trusted_local, "
                 "content, content_type, attempts",
                 (now,),
@@ -410,105 +416,32 @@ class Store:
         routes: Any,
         names: Any,
         now: float,
+        judging: Judging | None = None,
+        unknowns: Sequence[Unknown] = (),
     ) -> list[Delta]:
         """Record an article's findings, its deltas, the new positions and the alerts to send.
 
         All in one transaction, together with marking the item done: after a crash the article
         is either fully recorded or still pending, never half. ``routes(delta)`` names the
-        channels a delta goes to; ``names(delta)`` fills in display names.
+        channels a delta goes to; ``names(delta)`` fills in display names. What the findings
+        change is :func:`monitor.store.history.record_history`'s business; ``judging`` says
+        how to judge them, ``unknowns`` are the article's unrecognized conditions.
         """
         async with self._transaction() as db:
-            pairs = sorted({(f.actor, f.demand) for f in findings})
-            positions: dict[tuple[str, str], Position] = {}
-            for actor, demand in pairs:
-                async with db.execute(
-                    "SELECT first_seen, last_seen, last_demanded, articles, sources, last_stance "
-                    "FROM positions WHERE actor = ? AND demand = ?",
-                    (actor, demand),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is not None:
-                    positions[(actor, demand)] = Position(
-                        actor,
-                        demand,
-                        datetime.fromtimestamp(row[0], UTC),
-                        datetime.fromtimestamp(row[1], UTC),
-                        _dt(row[2]),
-                        row[3],
-                        row[4],
-                        row[5],
-                    )
-            deltas = [names(d) for d in diff(findings, positions, article, published)]
-            await db.executemany(
-                "INSERT INTO findings (item_id, actor, demand, stance, sentence, start, end, "
-                "historical) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        item_id,
-                        f.actor,
-                        f.demand,
-                        f.stance,
-                        f.sentence,
-                        f.start,
-                        f.end,
-                        int(f.historical),
-                    )
-                    for f in findings
-                ],
+            deltas = await record_history(
+                db,
+                item_id,
+                article,
+                findings,
+                published=published,
+                names=names,
+                now=now,
+                judging=judging or Judging(),
+                unknowns=unknowns,
             )
             recorded = []
             for delta in deltas:
-                pair = (delta.actor, delta.demand)
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO position_sources (actor, demand, source) "
-                    "VALUES (?, ?, ?)",
-                    (delta.actor, delta.demand, article.source or article.url),
-                )
-                position = advance(positions.get(pair), delta, new_source=cur.rowcount > 0)
-                await db.execute(
-                    "INSERT INTO positions (actor, demand, first_seen, last_seen, last_demanded, "
-                    "articles, sources, last_stance) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (actor, demand) DO UPDATE SET first_seen = excluded.first_seen, "
-                    "last_seen = excluded.last_seen, last_demanded = excluded.last_demanded, "
-                    "articles = excluded.articles, sources = excluded.sources, "
-                    "last_stance = excluded.last_stance",
-                    (
-                        position.actor,
-                        position.demand,
-                        _ts(position.first_seen),
-                        _ts(position.last_seen),
-                        _ts(position.last_demanded),
-                        position.articles,
-                        position.sources,
-                        position.last_stance,
-                    ),
-                )
-                cur = await db.execute(
-                    "INSERT INTO deltas (item_id, kind, actor, demand, actor_name, demand_title, "
-                    "stance, sentence, phrases, url, title, source, published, historical, "
-                    "first_seen, articles, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        item_id,
-                        delta.kind,
-                        delta.actor,
-                        delta.demand,
-                        delta.actor_name,
-                        delta.demand_title,
-                        delta.stance,
-                        delta.sentence,
-                        json.dumps(list(delta.phrases)),
-                        delta.url,
-                        delta.title,
-                        delta.source,
-                        _ts(delta.published),
-                        int(delta.historical),
-                        _ts(position.first_seen),
-                        position.articles,
-                        now,
-                    ),
-                )
-                delta_id = cur.lastrowid
+                delta_id = delta.id
                 await db.executemany(
                     "INSERT INTO outbox (delta_id, channel, created_at) VALUES (?, ?, ?)",
                     [(delta_id, channel, now) for channel in routes(delta)],
