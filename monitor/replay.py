@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.deltas import Judging
 from monitor.model import Delta
 from monitor.pipeline import Pipeline, item_key
 from monitor.pool import CpuPool
@@ -63,7 +64,9 @@ def read_articles(path: Path) -> tuple[list[NewItem], list[str]]:
     return items, problems
 
 
-async def replay(items: list[NewItem], db: Path, rules: RuleSet) -> list[Delta]:
+async def replay(
+    items: list[NewItem], db: Path, rules: RuleSet, judging: Judging | None = None
+) -> list[Delta]:
     """Record ``items`` in publication order; returns the deltas they made, in that order.
 
     The same pipeline as the daemon, minus fetching and alerting: replayed history is
@@ -75,6 +78,8 @@ async def replay(items: list[NewItem], db: Path, rules: RuleSet) -> list[Delta]:
         await store.release_claims()
         await store.add_items(items, now=time.time())
         pipeline = Pipeline(store, rules, pool, None, route=lambda delta: [])
+        if judging is not None:
+            pipeline.judging = judging
         deltas: list[Delta] = []
         while (item := await store.claim_item(now=time.time())) is not None:
             deltas.extend(await pipeline.process_item(item))

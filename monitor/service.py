@@ -396,6 +396,7 @@ class Service:
         self.loaded, self.config = new, new.config
         self.pipeline.rules = new.rules
         self.pipeline.route = Router(new.config.route_list())
+        self.pipeline.judging = new.config.judging()
         self.channels = channels
         for channel in old_channels.values():
             await channel.aclose()
@@ -479,6 +480,7 @@ async def run_daemon(
                 now=time.time(),
             )
             pipeline = Pipeline(store, rules, pool, http, Router(config.route_list()))
+            pipeline.judging = config.judging()
             pipeline.metrics.rules_loaded(rules.version)
             service = Service(config, pipeline, channels, stop=stop, hurry=hurry, notifier=notifier)
             log.info(

@@ -6,7 +6,7 @@ under a lock, so a ``kill -9`` at any point leaves either all of a unit's effect
 
 from __future__ import annotations
 
-__all__ = ["FeedRow", "ItemRow", "OutboxRow", "Store"]
+__all__ = ["FeedRow", "ItemRow", "OutboxRow", "PositionRow", "Store", "UnknownItem"]
 
 import asyncio
 import contextlib
@@ -119,6 +119,53 @@ class NewItem:
     content: str | None = None
     content_type: str | None = None
     trusted_local: bool = False
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    """A position as ``newsmon positions`` shows it: the counts and the evidence behind them.
+
+    A pair known only from sentences about the past has no first or last sighting, only a
+    ``recalled`` count (historical findings are evidence of the past, never news).
+    """
+
+    actor: str
+    demand: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    articles: int
+    sources: int
+    last_stance: str
+    demand_title: str
+    actor_name: str
+    first_sentence: str
+    first_url: str
+    last_sentence: str
+    last_url: str
+    recalled: int
+
+
+@dataclass(frozen=True)
+class UnknownItem:
+    """An open item of demand language no rule knows, with how many articles used it."""
+
+    id: int
+    actor: str
+    words: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime
+    articles: int
+    sentence: str
+    url: str
+
+
+def _pair_filter(actor: str | None, demand: str | None, table: str) -> tuple[str, list[Any]]:
+    conditions, params = [], []
+    for column, value in (("actor", actor), ("demand", demand)):
+        if value is not None:
+            conditions.append(f"{table}.{column} = ?")
+            params.append(value)
+    return ("WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
 _DELTA_COLUMNS = (
@@ -454,14 +501,115 @@ class Store:
             )
         return recorded
 
-    async def events(self, *, since: datetime | None = None) -> list[Delta]:
-        """The recorded deltas, oldest first, published at or after ``since``."""
-        rows = await self._fetchall(
-            f"SELECT {_DELTA_COLUMNS} FROM deltas d WHERE d.published >= ? "
-            "ORDER BY d.published, d.id",
-            (_ts(since) or 0.0,),
-        )
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        actor: str | None = None,
+        demand: str | None = None,
+        kind: str | None = None,
+    ) -> list[Delta]:
+        """The recorded deltas, oldest first, published at or after ``since``, of ``actor``,
+        ``demand`` and ``kind`` when given."""
+        sql = f"SELECT {_DELTA_COLUMNS} FROM deltas d WHERE d.published >= ?"
+        params: list[Any] = [_ts(since) or 0.0]
+        for column, value in (("actor", actor), ("demand", demand), ("kind", kind)):
+            if value is not None:
+                sql += f" AND d.{column} = ?"
+                params.append(value)
+        rows = await self._fetchall(sql + " ORDER BY d.published, d.id", params)
         return [_delta(row) for row in rows]
+
+    async def positions(
+        self, *, actor: str | None = None, demand: str | None = None
+    ) -> list[PositionRow]:
+        """Who demands what: each (actor, demand) position with its evidence, by actor and
+        first sighting; then the pairs known only from sentences about the past."""
+        where, params = _pair_filter(actor, demand, "p")
+        rows = await self._fetchall(
+            "SELECT p.actor, p.demand, p.first_seen, p.last_seen, p.articles, p.sources, "
+            "p.last_stance, coalesce(f.demand_title, p.demand), coalesce(f.actor_name, p.actor), "
+            "f.sentence, f.url, l.sentence, l.url, "
+            "(SELECT count(*) FROM findings h WHERE h.historical = 1 AND h.actor = p.actor "
+            "AND h.demand = p.demand) "
+            "FROM positions p LEFT JOIN deltas f ON f.id = p.first_delta "
+            f"LEFT JOIN deltas l ON l.id = p.last_delta {where} "
+            "ORDER BY p.actor, p.first_seen, p.demand",
+            params,
+        )
+        found = [
+            PositionRow(
+                actor=r[0],
+                demand=r[1],
+                first_seen=_dt(r[2]),
+                last_seen=_dt(r[3]),
+                articles=r[4],
+                sources=r[5],
+                last_stance=r[6],
+                demand_title=r[7],
+                actor_name=r[8],
+                first_sentence=r[9] or "",
+                first_url=r[10] or "",
+                last_sentence=r[11] or "",
+                last_url=r[12] or "",
+                recalled=r[13],
+            )
+            for r in rows
+        ]
+        where, params = _pair_filter(actor, demand, "h")
+        past = await self._fetchall(
+            "SELECT h.actor, h.demand, count(*), min(h.sentence) FROM findings h "
+            f"{where} {'AND' if where else 'WHERE'} h.historical = 1 AND NOT EXISTS "
+            "(SELECT 1 FROM positions p WHERE p.actor = h.actor AND p.demand = h.demand) "
+            "GROUP BY h.actor, h.demand ORDER BY h.actor, h.demand",
+            params,
+        )
+        found += [
+            PositionRow(
+                actor=r[0],
+                demand=r[1],
+                first_seen=None,
+                last_seen=None,
+                articles=0,
+                sources=0,
+                last_stance="",
+                demand_title=r[1],
+                actor_name=r[0],
+                first_sentence=r[3],
+                first_url="",
+                last_sentence="",
+                last_url="",
+                recalled=r[2],
+            )
+            for r in past
+        ]
+        return found
+
+    async def unknown_conditions(self, *, actor: str | None = None) -> list[UnknownItem]:
+        """The open items of demand language no rule knows, most seen first."""
+        sql = (
+            "SELECT u.id, u.actor, u.words, u.first_seen, u.last_seen, u.articles, d.sentence, "
+            "d.url FROM unknown_conditions u LEFT JOIN deltas d ON d.id = u.delta_id "
+            "WHERE u.state = 'open'"
+        )
+        params: list[Any] = []
+        if actor is not None:
+            sql += " AND u.actor = ?"
+            params.append(actor)
+        rows = await self._fetchall(sql + " ORDER BY u.articles DESC, u.id", params)
+        return [
+            UnknownItem(
+                id=r[0],
+                actor=r[1],
+                words=tuple(json.loads(r[2])),
+                first_seen=datetime.fromtimestamp(r[3], UTC),
+                last_seen=datetime.fromtimestamp(r[4], UTC),
+                articles=r[5],
+                sentence=r[6] or "",
+                url=r[7] or "",
+            )
+            for r in rows
+        ]
 
     # -- outbox -----------------------------------------------------------------------------
 
