@@ -20,8 +20,13 @@ from monitor.rulebook import RuleSet
 from monitor.rulebook.compile import Cue, Scan
 from monitor.rulebook.text import phrase_terms
 
-WINDOW = 5  # most words between the actor and its cue ("Russia has continued to insist")
+# Most words between the actor and its cue: "Russia's conditions", "Moscow has long
+# insisted". Wider windows mostly catch nouns ("Russian researchers ... living conditions").
+WINDOW = 2
 WORDS = 8  # content words kept to describe a condition
+# Fewer content words than this say what is asked too vaguely to write a rule for
+# ("reiterated Russia's demands made earlier").
+MIN_WORDS = 3
 # Two unknown conditions of one actor are one item when their words overlap this much
 # (Jaccard): "insists on guarantees for Russian speakers" and "demands guarantees for the
 # Russian-speaking population" share three of five.
@@ -110,7 +115,7 @@ def unrecognized(text: str, rules: RuleSet, findings: Sequence[Finding]) -> list
                 words.append(term)
             if len(words) == WORDS:
                 break
-        if len(words) >= 2:  # "Russia insists." says nothing a rule could be written for
+        if len(words) >= MIN_WORDS:
             found.append(
                 Unknown(actor, text[span.start : span.end], span.start, span.end, tuple(words))
             )
