@@ -38,7 +38,7 @@ def main() -> int:
         return 1
     records = []
     for name in FILES:
-        for line in (CORPUS / name).open(encoding="utf-8"):
+        for line in (CORPUS / name).read_text("utf-8").splitlines():
             r = json.loads(line)
             if r.get("date") and r.get("text"):
                 records.append((date.fromisoformat(r["date"]), r["title"], r["text"], r["url"]))

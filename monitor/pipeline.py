@@ -7,13 +7,14 @@ handle the project's own errors; stages never call each other. The daemon, ``--o
 
 from __future__ import annotations
 
-__all__ = ["Pipeline", "item_key"]
+__all__ = ["Pipeline", "ReadItem", "item_key"]
 
 import hashlib
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,14 +25,14 @@ from monitor.errors import ExtractError, FetchError, NewsmonError
 from monitor.extract import extract_text
 from monitor.match import match
 from monitor.metrics import Metrics
-from monitor.model import Article, Delta
+from monitor.model import Article, Delta, Finding
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
 from monitor.sources.feeds import FeedState, ParsedFeed, parse_feed, poll_feed
 from monitor.sources.http import HttpClient
 from monitor.sources.pages import fetch_page
 from monitor.store import FeedRow, ItemRow, NewItem, Store
-from monitor.unknown import unrecognized
+from monitor.unknown import Unknown, unrecognized
 
 log = structlog.get_logger("newsmon.pipeline")
 
@@ -50,6 +51,17 @@ def _source_name(feed: FeedRow, parsed: ParsedFeed | None) -> str:
     if parsed is not None and parsed.title:
         return parsed.title
     return urlsplit(feed.url).hostname or Path(urlsplit(feed.url).path).name
+
+
+@dataclass(frozen=True)
+class ReadItem:
+    """An item read and matched, ready to be recorded, or the failure that stopped it."""
+
+    article: Article | None
+    published: datetime
+    findings: list[Finding]
+    unknowns: list[Unknown]
+    failure: Exception | None = None
 
 
 @dataclass
@@ -175,23 +187,38 @@ class Pipeline:
         A failure is recorded on the item: retried with backoff when it may pass, marked failed
         with its reason when it cannot (or after the last attempt).
         """
-        bound = log.bind(item=item.id, url=item.url)
+        return await self.record_item(item, await self.read_item(item))
+
+    async def read_item(self, item: ItemRow) -> ReadItem:
+        """Fetch, extract and match one claimed item, touching no database: a replay reads the
+        next item while this one is recorded. A failure is kept for :meth:`record_item`."""
+        published = item.published or item.seen_at
         try:
             article = await self._article(item)
-            published = item.published or item.seen_at
             # The year lets the matcher tell a past year ("in 2021 Moscow insisted") from now.
             findings = match(article.text, self.rules, year=published.year)
             unknowns = unrecognized(article.text, self.rules, findings)
+        except Exception as exc:  # recorded on the item by record_item, in order
+            return ReadItem(None, published, [], [], exc)
+        return ReadItem(article, published, findings, unknowns)
+
+    async def record_item(self, item: ItemRow, read: ReadItem) -> list[Delta]:
+        """Record what :meth:`read_item` found (or its failure); returns the deltas made."""
+        bound = log.bind(item=item.id, url=item.url)
+        try:
+            if read.failure is not None:
+                raise read.failure
+            assert read.article is not None
             deltas = await self.store.record_article(
                 item.id,
-                article,
-                findings,
-                published=published,
+                read.article,
+                read.findings,
+                published=read.published,
                 routes=self.route,
                 names=self._names,
                 now=time.time(),
                 judging=self.judging,
-                unknowns=unknowns,
+                unknowns=read.unknowns,
             )
         except NewsmonError as exc:
             permanent = isinstance(exc, ExtractError) or getattr(exc, "permanent", False)
@@ -203,5 +230,5 @@ class Pipeline:
             bound.exception("item.crashed")
             await self._fail(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
             return []
-        bound.info("item.processed", findings=len(findings), deltas=len(deltas))
+        bound.info("item.processed", findings=len(read.findings), deltas=len(deltas))
         return deltas

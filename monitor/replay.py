@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["read_articles", "replay"]
+__all__ = ["CLAIM_BATCH", "read_articles", "replay"]
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from monitor.pipeline import Pipeline, item_key
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
 from monitor.store import NewItem, Store
+
+CLAIM_BATCH = 64
 
 
 def _published(value: object) -> datetime | None:
@@ -81,8 +84,16 @@ async def replay(
         if judging is not None:
             pipeline.judging = judging
         deltas: list[Delta] = []
-        while (item := await store.claim_item(now=time.time())) is not None:
-            deltas.extend(await pipeline.process_item(item))
+        # Claimed in batches (one transaction each); recorded one by one in order, each in its
+        # own transaction, while the next item is read and matched (no database) meanwhile.
+        # After a crash the claimed rest returns to the queue.
+        while batch := await store.claim_items(now=time.time(), limit=CLAIM_BATCH):
+            ahead = asyncio.ensure_future(pipeline.read_item(batch[0]))
+            for index, item in enumerate(batch):
+                read = await ahead
+                if index + 1 < len(batch):
+                    ahead = asyncio.ensure_future(pipeline.read_item(batch[index + 1]))
+                deltas.extend(await pipeline.record_item(item, read))
         return deltas
     finally:
         pool.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = ["GROUP_SIMILARITY", "Unknown", "resembles", "unrecognized"]
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -76,19 +77,69 @@ def _strong(cue: Cue, scan: Scan) -> bool:
     return cue.kind == "demand" and tuple(scan.tokens.terms[cue.start : cue.stop]) in _STRONG
 
 
+# Where a strong cue may be, found without tokenizing: only the text around these is scanned.
+# Generous on purpose (the scan decides); it must never miss a form the stemmer would fold.
+_CUE_HINT = re.compile(
+    r"\b(?:demand|insist|precondition|condition|call(?:s|ed|ing)?\s+for|requir|ultimat|"
+    r"red\s+lines?\b|non-negotiable)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+")
+_REACH = 600  # characters looked at on each side of a hint, at most
+
+
+def _windows(text: str) -> list[tuple[int, int, bool]]:
+    """Stretches of ``text`` around each cue hint: the sentence it is in, with one more on
+    each side where there is one, so that the matcher's own sentence split inside the stretch
+    is right. The flag says whether a stretch was cut short (a sentence longer than the reach):
+    its edge sentences are then partial and ignored."""
+    spans: list[tuple[int, int, bool]] = []
+    for hint in _CUE_HINT.finditer(text):
+        low = max(0, hint.start() - _REACH)
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, low, hint.start())]
+        start = ends[-min(2, len(ends))] if ends else low
+        high = min(len(text), hint.end() + _REACH)
+        after = [m.start() + 1 for m in _SENTENCE_END.finditer(text, hint.end(), high)]
+        stop = after[min(1, len(after) - 1)] if after else high
+        cut = (not ends and low > 0) or (not after and high < len(text))
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], stop), spans[-1][2] or cut)
+        else:
+            spans.append((start, stop, cut))
+    return spans
+
+
 def unrecognized(text: str, rules: RuleSet, findings: Sequence[Finding]) -> list[Unknown]:
     """The unrecognized conditions in ``text``: at most one per sentence, in text order.
 
     ``findings`` are the text's findings: a sentence that gave one is recognized. Pure.
+    Only the stretches around a possible cue are scanned: the article was scanned whole by
+    :func:`monitor.match.match` already, and most of it has no demand language.
     """
-    scan = rules.matcher.scan(text)
     known = [(f.start, f.end) for f in findings]
+    found: list[Unknown] = []
+    for start, stop, cut in _windows(text):
+        for unknown in _in(text[start:stop], rules):
+            if cut and (unknown.start == 0 or unknown.end >= stop - start):
+                continue
+            moved = Unknown(
+                unknown.actor,
+                unknown.sentence,
+                unknown.start + start,
+                unknown.end + start,
+                unknown.words,
+            )
+            if not any(s < moved.end and moved.start < e for s, e in known):
+                found.append(moved)
+    return found
+
+
+def _in(text: str, rules: RuleSet) -> list[Unknown]:
+    scan = rules.matcher.scan(text)
     terms = scan.tokens.terms
     found = []
     for sentence in scan.sentences:
         span = sentence.sentence
-        if any(s < span.end and span.start < e for s, e in known):
-            continue
         cue = next(
             (
                 c

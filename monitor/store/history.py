@@ -49,14 +49,24 @@ async def record_history(
     unknowns: Sequence[Unknown] = (),
 ) -> list[Delta]:
     """Record what ``article`` changes; returns its new deltas (with ids), to be routed."""
-    await db.executemany(
-        "INSERT INTO findings (item_id, actor, demand, stance, sentence, start, end, "
-        "historical) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (item_id, f.actor, f.demand, f.stance, f.sentence, f.start, f.end, int(f.historical))
-            for f in findings
-        ],
-    )
+    if findings:
+        await db.executemany(
+            "INSERT INTO findings (item_id, actor, demand, stance, sentence, start, end, "
+            "historical) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    item_id,
+                    f.actor,
+                    f.demand,
+                    f.stance,
+                    f.sentence,
+                    f.start,
+                    f.end,
+                    int(f.historical),
+                )
+                for f in findings
+            ],
+        )
     current = [f for f in findings if not f.historical]
     source = article.source or article.url
     if current:
