@@ -255,6 +255,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return EXIT_PROBLEMS
     rules = load_rules(dirs)
+    unknown = [d for d in config.resurface_windows if d not in rules.demands]
+    if unknown:
+        for demand in unknown:
+            print(f"{config.source}: resurface_windows.{demand}: no demand with this id")
+        print(f"{len(unknown)} problem(s) found", file=sys.stderr)
+        return EXIT_PROBLEMS
     print(
         f"ok: config {config.source}; rules {', '.join(str(d) for d in dirs)}: "
         f"{len(rules.actors)} actors, {len(rules.demands)} demands; "

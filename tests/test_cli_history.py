@@ -9,10 +9,12 @@ import io
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from monitor.config import load_config
 from tests.conftest import REPO
 
 NEWSMON = str(Path(sys.executable).parent / "newsmon")
@@ -174,3 +176,23 @@ class TestTimeline:
         assert (
             newsmon("timeline", "--db", str(db), "--actor", "russia", "--out", out).returncode == 2
         )
+
+
+class TestResurfaceWindows:
+    def test_check_refuses_a_window_for_an_unknown_demand(self, tmp_path: Path) -> None:
+        """`newsmon check` names a per-demand window whose demand no rule defines."""
+        config = tmp_path / "newsmon.yaml"
+        config.write_text("resurface_windows:\n  ceasefire: 3d\n  cease-fire: 3d\n")
+        result = newsmon("check", "--config", str(config))
+        assert result.returncode == 1
+        assert result.stdout.splitlines() == [
+            f"{config}: resurface_windows.cease-fire: no demand with this id"
+        ]
+
+    def test_config_windows_become_the_judging(self, tmp_path: Path) -> None:
+        """The default and per-demand windows, as durations, reach the pipeline's judging."""
+        config = tmp_path / "newsmon.yaml"
+        config.write_text("resurface_window: 7d\nresurface_windows:\n  ceasefire: 36h\n")
+        judging = load_config(config).judging()
+        assert judging.window_for("ceasefire") == timedelta(hours=36)
+        assert judging.window_for("ukraine-nato-ban") == timedelta(days=7)
