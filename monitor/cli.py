@@ -213,6 +213,8 @@ def _print_delta(delta: Delta, as_json: bool) -> None:
         print(json.dumps(_delta_json(delta), ensure_ascii=False))
         return
     flag = " (historical)" if delta.historical else ""
+    if delta.corroborations > 1:
+        flag += f" (carried by {delta.corroborations} articles)"
     print(
         f"{delta.published:%Y-%m-%d %H:%M}  {delta.kind:<22} {delta.actor} → {delta.demand}"
         f" [{delta.stance}]{flag}\n    “{delta.sentence}”\n    {delta.url}"

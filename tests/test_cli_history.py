@@ -43,6 +43,15 @@ ARTICLES = [
         "text": "Putin insisted again that Ukraine must never join NATO, his spokesman said.",
     },
     {
+        # The first story again, in another outlet: corroboration, not a new delta.
+        "url": "https://other.example/1",
+        "title": "Moscow sets terms (Wire)",
+        "published": "2025-03-01T11:00:00Z",
+        "source": "Other",
+        "text": "MOSCOW (Wire) - Moscow demands that Ukraine never join NATO, the Kremlin said "
+        "on Monday.",
+    },
+    {
         "url": "https://news.example/4",
         "title": "Grain",
         "published": "2025-03-21T09:00:00Z",
@@ -72,13 +81,14 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class TestPositions:
     def test_json_lists_each_pair_with_counts_and_evidence(self, db: Path) -> None:
         """Russia's NATO-ban position: first and last seen, three articles (Kyiv's rejection
-        names Russia's demand), two sources, and the sentence that opened it."""
+        names Russia's demand; the wire copy is no article of its own), three sources (the
+        copy's outlet counts), and the sentence that opened it."""
         result = newsmon("positions", "--db", str(db), "--actor", "russia", "--json")
         assert result.returncode == 0, result.stderr
         rows = {r["demand"]: r for r in map(json.loads, result.stdout.splitlines())}
         ban = rows["ukraine-nato-ban"]
         assert (ban["first_seen"][:10], ban["last_seen"][:10]) == ("2025-03-01", "2025-03-20")
-        assert (ban["articles"], ban["sources"], ban["last_stance"]) == (3, 2, "demands")
+        assert (ban["articles"], ban["sources"], ban["last_stance"]) == (3, 3, "demands")
         assert ban["first_url"] == "https://news.example/1"
         assert ban["first_sentence"].startswith("Moscow demands")
         assert {r["actor"] for r in rows.values()} == {"russia"}
@@ -132,6 +142,12 @@ class TestEvents:
             ("root-causes", "https://news.example/2"),
         ]
         assert rows[0]["sentence"].startswith("Moscow demands that Ukraine never join NATO")
+
+    def test_copies_are_shown_as_carried(self, db: Path) -> None:
+        """The first delta says how many articles carried it; the copy has no line."""
+        result = newsmon("events", "--db", str(db), "--kind", "new_condition")
+        assert "(carried by 2 articles)" in result.stdout
+        assert "other.example" not in result.stdout
 
     def test_unknown_kind_is_a_usage_error(self, db: Path) -> None:
         """A kind that does not exist is refused by the parser."""

@@ -113,6 +113,10 @@ def history(db: Path) -> dict[str, list[tuple[object, ...]]]:
                 "SELECT id, actor, words, first_seen, last_seen, articles, delta_id "
                 "FROM unknown_conditions ORDER BY id"
             ).fetchall(),
+            "fingerprints": conn.execute(
+                "SELECT i.key, f.published, f.sketch FROM fingerprints f "
+                "JOIN items i ON i.id = f.item_id ORDER BY i.key"
+            ).fetchall(),
             "items": conn.execute("SELECT key, state FROM items ORDER BY key").fetchall(),
         }
 
