@@ -184,13 +184,15 @@ def png(actor: str, found: Sequence[Row], path: Path) -> None:
         for mark in row.marks:
             first = mark.kind == "new_condition"
             axes.scatter(
-                [mark.when],
+                # Days since 1970: matplotlib's own date numbers (its default epoch).
+                [mark.when.timestamp() / 86400],
                 [i],
                 s=80 if first else 25,
                 c=_COLOURS.get(mark.kind, "#000"),
                 edgecolors="black" if first else "none",
                 zorder=3,
             )
+    axes.xaxis_date()
     axes.set_yticks(range(len(found)), [r.demand for r in found])
     axes.invert_yaxis()
     axes.grid(axis="y", color="#ddd")
