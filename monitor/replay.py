@@ -86,14 +86,21 @@ async def replay(
         deltas: list[Delta] = []
         # Claimed in batches (one transaction each); recorded one by one in order, each in its
         # own transaction, while the next item is read and matched (no database) meanwhile.
-        # After a crash the claimed rest returns to the queue.
+        # Articles with nothing in them are marked done together at the end of the batch:
+        # after a crash they are read again and again change nothing. The claimed rest
+        # returns to the queue.
         while batch := await store.claim_items(now=time.time(), limit=CLAIM_BATCH):
+            empty: list[tuple[int, str]] = []
             ahead = asyncio.ensure_future(pipeline.read_item(batch[0]))
             for index, item in enumerate(batch):
                 read = await ahead
                 if index + 1 < len(batch):
                     ahead = asyncio.ensure_future(pipeline.read_item(batch[index + 1]))
-                deltas.extend(await pipeline.record_item(item, read))
+                if read.article is not None and not read.findings and not read.unknowns:
+                    empty.append((item.id, read.article.title))
+                else:
+                    deltas.extend(await pipeline.record_item(item, read))
+            await store.mark_done(empty, now=time.time())
         return deltas
     finally:
         pool.close()
