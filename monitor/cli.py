@@ -6,13 +6,14 @@ __all__ = ["main"]
 
 import argparse
 import asyncio
+import csv
 import json
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import __version__
 from monitor.cli_alerts import COMMANDS as ALERT_COMMANDS
@@ -24,9 +25,12 @@ from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
 from monitor.extract import extract_text
 from monitor.logs import configure_logging
 from monitor.match import match
-from monitor.model import Delta, Finding
+from monitor.model import DELTA_KINDS, Delta, Finding
 from monitor.reload import check_voices
 from monitor.rulebook import RuleSet, bundled_rules_dir, check_rules, load_rules
+
+if TYPE_CHECKING:
+    from monitor.store import PositionRow, UnknownItem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -138,7 +142,38 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="only deltas published within this long ago (30m, 12h, 7d)",
     )
-    events.add_argument("--json", action="store_true", help="one JSON object per delta")
+    events.add_argument("--actor", metavar="ID", help="only this actor's deltas")
+    events.add_argument("--demand", metavar="ID", help="only deltas on this demand")
+    events.add_argument("--kind", choices=DELTA_KINDS, help="only deltas of this kind")
+    events_format = events.add_mutually_exclusive_group()
+    events_format.add_argument("--json", action="store_true", help="one JSON object per delta")
+    events_format.add_argument("--csv", action="store_true", help="CSV with a header row")
+
+    positions = sub.add_parser(
+        "positions",
+        help="who demands what: the current positions",
+        description="The current table of who demands what: first and last seen, articles, "
+        "sources, last stance, and the evidence of each; then the open unrecognized conditions.",
+    )
+    config_arg(positions)
+    positions.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+    positions.add_argument("--actor", metavar="ID", help="only this actor")
+    positions.add_argument("--demand", metavar="ID", help="only this demand")
+    positions_format = positions.add_mutually_exclusive_group()
+    positions_format.add_argument("--json", action="store_true", help="one JSON object per row")
+    positions_format.add_argument("--csv", action="store_true", help="CSV with a header row")
+
+    timeline = sub.add_parser(
+        "timeline",
+        help="a picture of an actor's demands over time",
+        description="One row per demand, a mark per article, the first appearance "
+        "highlighted: on the terminal, or into FILE (.svg, .html, or .png with the "
+        "'plot' extra).",
+    )
+    config_arg(timeline)
+    timeline.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+    timeline.add_argument("--actor", metavar="ID", required=True, help="the actor")
+    timeline.add_argument("--out", metavar="FILE", help="write FILE.svg, FILE.html or FILE.png")
     status = sub.add_parser(
         "status",
         help="one-screen summary of a running (or stopped) newsmon",
@@ -172,7 +207,23 @@ def _delta_json(delta: Delta) -> dict[str, Any]:
         "published": delta.published.isoformat(),
         "sentence": delta.sentence,
         "historical": delta.historical,
+        "corroborations": delta.corroborations,
     }
+
+
+_DELTA_FIELDS = (
+    "published",
+    "kind",
+    "actor",
+    "demand",
+    "stance",
+    "sentence",
+    "url",
+    "title",
+    "source",
+    "historical",
+    "corroborations",
+)
 
 
 def _print_delta(delta: Delta, as_json: bool) -> None:
@@ -180,6 +231,8 @@ def _print_delta(delta: Delta, as_json: bool) -> None:
         print(json.dumps(_delta_json(delta), ensure_ascii=False))
         return
     flag = " (historical)" if delta.historical else ""
+    if delta.corroborations > 1:
+        flag += f" (carried by {delta.corroborations} articles)"
     print(
         f"{delta.published:%Y-%m-%d %H:%M}  {delta.kind:<22} {delta.actor} → {delta.demand}"
         f" [{delta.stance}]{flag}\n    “{delta.sentence}”\n    {delta.url}"
@@ -224,11 +277,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return EXIT_PROBLEMS
     rules = load_rules(dirs)
+    problems = [
+        f"{config.source}: resurface_windows.{demand}: no demand with this id"
+        for demand in config.resurface_windows
+        if demand not in rules.demands
+    ]
     try:
         check_voices(config, rules)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem)
+        problems += [str(p) for p in exc.problems]
+    if problems:
+        for line in problems:
+            print(line)
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return EXIT_PROBLEMS
     print(
         f"ok: config {config.source}; rules {', '.join(str(d) for d in dirs)}: "
@@ -317,12 +378,149 @@ def cmd_events(args: argparse.Namespace) -> int:
     async def read() -> list[Delta]:
         store = await Store.open(path)
         try:
-            return await store.events(since=since)
+            return await store.events(
+                since=since, actor=args.actor, demand=args.demand, kind=args.kind
+            )
         finally:
             await store.close()
 
-    for delta in asyncio.run(read()):
+    deltas = asyncio.run(read())
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, _DELTA_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(_delta_json(d) for d in deltas)
+        return EXIT_OK
+    for delta in deltas:
         _print_delta(delta, args.json)
+    return EXIT_OK
+
+
+def _database(args: argparse.Namespace) -> Path | None:
+    """The database a reading command names, or None (said on stderr) when there is none."""
+    path = Path(args.db) if args.db else load_config(args.config).database_path()
+    if not path.exists():
+        _err(f"no database at {path}")
+        return None
+    return path
+
+
+_POSITION_FIELDS = (
+    "actor",
+    "demand",
+    "demand_title",
+    "first_seen",
+    "last_seen",
+    "articles",
+    "sources",
+    "last_stance",
+    "recalled",
+    "first_sentence",
+    "first_url",
+    "last_sentence",
+    "last_url",
+)
+
+
+def _position_json(p: PositionRow) -> dict[str, Any]:
+    return {
+        "actor": p.actor,
+        "demand": p.demand,
+        "demand_title": p.demand_title,
+        "first_seen": p.first_seen.isoformat() if p.first_seen else None,
+        "last_seen": p.last_seen.isoformat() if p.last_seen else None,
+        "articles": p.articles,
+        "sources": p.sources,
+        "last_stance": p.last_stance,
+        "recalled": p.recalled,
+        "first_sentence": p.first_sentence,
+        "first_url": p.first_url,
+        "last_sentence": p.last_sentence,
+        "last_url": p.last_url,
+    }
+
+
+def cmd_positions(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    path = _database(args)
+    if path is None:
+        return EXIT_PROBLEMS
+
+    async def read() -> tuple[list[PositionRow], list[UnknownItem]]:
+        store = await Store.open(path)
+        try:
+            found = await store.positions(actor=args.actor, demand=args.demand)
+            unknown = [] if args.demand else await store.unknown_conditions(actor=args.actor)
+            return found, unknown
+        finally:
+            await store.close()
+
+    found, unknown = asyncio.run(read())
+    rows = [_position_json(p) for p in found]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return EXIT_OK
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, _POSITION_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return EXIT_OK
+    if not found:
+        print("no positions recorded")
+    for p in found:
+        if p.first_seen is None or p.last_seen is None:
+            print(f"{p.actor} → {p.demand}  only in sentences about the past ({p.recalled}x)")
+            print(f"    “{p.first_sentence}”")
+            continue
+        recalled = f", recalled {p.recalled}x" if p.recalled else ""
+        print(
+            f"{p.actor} → {p.demand}  [{p.last_stance}]  first {p.first_seen:%Y-%m-%d}, "
+            f"last {p.last_seen:%Y-%m-%d}; {p.articles} article(s), {p.sources} source(s)"
+            f"{recalled}\n    first: “{p.first_sentence}” {p.first_url}"
+        )
+    if unknown:
+        print("\nunrecognized conditions (open):")
+    for u in unknown:
+        print(
+            f"  {u.actor}: {' '.join(u.words)}  ({u.articles} article(s), "
+            f"{u.first_seen:%Y-%m-%d} → {u.last_seen:%Y-%m-%d})\n    “{u.sentence}” {u.url}"
+        )
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from monitor import timeline
+    from monitor.store import Store
+
+    path = _database(args)
+    if path is None:
+        return EXIT_PROBLEMS
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in (".svg", ".html", ".htm", ".png"):
+        _err(f"--out: {out.name}: write .svg, .html or .png")
+        return EXIT_USAGE
+
+    async def read() -> list[Delta]:
+        store = await Store.open(path)
+        try:
+            return await store.events(actor=args.actor)
+        finally:
+            await store.close()
+
+    deltas = asyncio.run(read())
+    name = deltas[0].actor_name if deltas and deltas[0].actor_name else args.actor
+    rows = timeline.rows([d for d in deltas if d.kind != "unrecognized_condition"])
+    if out is None:
+        print(timeline.text(name, rows))
+        return EXIT_OK
+    suffix = out.suffix.lower()
+    if suffix == ".png":
+        timeline.png(name, rows, out)
+    else:
+        draw = timeline.svg if suffix == ".svg" else timeline.html
+        out.write_text(draw(name, rows), encoding="utf-8")
+    print(f"{out}: {len(rows)} demand(s), {sum(len(r.marks) for r in rows)} article mark(s)")
     return EXIT_OK
 
 
@@ -391,6 +589,8 @@ COMMANDS = {
     "match": cmd_match,
     "replay": cmd_replay,
     "events": cmd_events,
+    "positions": cmd_positions,
+    "timeline": cmd_timeline,
     "status": cmd_status,
     **ALERT_COMMANDS,
     **FEED_COMMANDS,

@@ -30,6 +30,7 @@ __all__ = [
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +44,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.deltas import DEFAULT_RESURFACE_WINDOW, Judging
 from monitor.errors import ConfigError, Problem
 from monitor.model import DeltaKind
 from monitor.yamlfile import YamlDocument, YamlError, load_yaml, problems_from_validation
@@ -287,6 +289,9 @@ class Config(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # Channels that get notices for ops (an alert parked as failed, a feed failing, ...).
     ops: list[str] = Field(default_factory=list)
+    # A demand voiced again after this long a silence has resurfaced; per demand id if given.
+    resurface_window: Duration = DEFAULT_RESURFACE_WINDOW.total_seconds()
+    resurface_windows: dict[str, Duration] = Field(default_factory=dict)
     source: str = Field(default="(defaults)", exclude=True)
 
     @field_validator("feeds", mode="before")
@@ -311,6 +316,13 @@ class Config(_Strict):
     def channel_configs(self) -> dict[str, ChannelConfig]:
         """The configured channels, or the terminal alone."""
         return self.channels or {"terminal": TerminalConfig(type="terminal")}
+
+    def judging(self) -> Judging:
+        """How findings are judged: the resurfacing windows."""
+        return Judging(
+            window=timedelta(seconds=self.resurface_window),
+            windows={d: timedelta(seconds=s) for d, s in self.resurface_windows.items()},
+        )
 
     def route_list(self) -> list[RouteConfig]:
         """The configured routes, or every kind to every channel."""

@@ -99,6 +99,8 @@ class Delta:
     sources: int = 0
     # The demand's severity in the rules when recorded ("low", "medium", "high"; "" unknown).
     severity: str = ""
+    # Articles carrying this same statement: the first, and its near-duplicate copies.
+    corroborations: int = 1
 
 
 @dataclass(frozen=True)

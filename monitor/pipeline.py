@@ -7,7 +7,7 @@ handle the project's own errors; stages never call each other. The daemon, ``--o
 
 from __future__ import annotations
 
-__all__ = ["Pipeline", "item_key"]
+__all__ = ["Pipeline", "ReadItem", "item_key"]
 
 import hashlib
 import time
@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from monitor.deltas import Judging
 from monitor.errors import ExtractError, FetchError, NewsmonError
 from monitor.extract import extract_text
 from monitor.match import match
 from monitor.metrics import Metrics
-from monitor.model import Article, Delta
+from monitor.model import Article, Delta, Finding
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
 from monitor.sources.feeds import FeedState, ParsedFeed, PollResult, parse_feed, poll_feed
@@ -40,6 +41,7 @@ from monitor.sources.schedule import (
     quiet_threshold,
 )
 from monitor.store import FeedRow, ItemRow, NewItem, Store
+from monitor.unknown import Unknown, unrecognized
 
 log = structlog.get_logger("newsmon.pipeline")
 
@@ -59,6 +61,17 @@ def _source_name(feed: FeedRow, parsed: ParsedFeed | None) -> str:
     return urlsplit(feed.url).hostname or Path(urlsplit(feed.url).path).name
 
 
+@dataclass(frozen=True)
+class ReadItem:
+    """An item read and matched, ready to be recorded, or the failure that stopped it."""
+
+    article: Article | None
+    published: datetime
+    findings: list[Finding]
+    unknowns: list[Unknown]
+    failure: Exception | None = None
+
+
 @dataclass
 class Pipeline:
     """What the orchestrators need: the store, the rules in force, and the workers."""
@@ -71,6 +84,7 @@ class Pipeline:
     route: Callable[[Delta], Sequence[Any]]
     metrics: Metrics = field(default_factory=Metrics)
     polling: PollPolicy = field(default_factory=PollPolicy)
+    judging: Judging = field(default_factory=Judging)
 
     def _names(self, delta: Delta) -> Delta:
         actor = self.rules.actors.get(delta.actor)
@@ -270,21 +284,39 @@ class Pipeline:
         A failure is recorded on the item: retried with backoff when it may pass, marked failed
         with its reason when it cannot (or after the last attempt).
         """
-        bound = log.bind(item=item.id, url=item.url)
+        return await self.record_item(item, await self.read_item(item))
+
+    async def read_item(self, item: ItemRow) -> ReadItem:
+        """Fetch, extract and match one claimed item, touching no database: a replay reads the
+        next item while this one is recorded. A failure is kept for :meth:`record_item`."""
+        published = item.published or item.seen_at
         try:
             article = await self._article(item)
-            published = item.published or item.seen_at
             # The date lets the matcher tell a past year ("in 2021 Moscow insisted") from now,
             # and an official in office from one who has left it.
             findings = match(article.text, self.rules, on=published.date(), voice=item.voice)
+            unknowns = unrecognized(article.text, self.rules, findings)
+        except Exception as exc:  # recorded on the item by record_item, in order
+            return ReadItem(None, published, [], [], exc)
+        return ReadItem(article, published, findings, unknowns)
+
+    async def record_item(self, item: ItemRow, read: ReadItem) -> list[Delta]:
+        """Record what :meth:`read_item` found (or its failure); returns the deltas made."""
+        bound = log.bind(item=item.id, url=item.url)
+        try:
+            if read.failure is not None:
+                raise read.failure
+            assert read.article is not None
             deltas = await self.store.record_article(
                 item.id,
-                article,
-                findings,
-                published=published,
+                read.article,
+                read.findings,
+                published=read.published,
                 routes=self.route,
                 names=self._names,
                 now=time.time(),
+                judging=self.judging,
+                unknowns=read.unknowns,
             )
         except NewsmonError as exc:
             permanent = isinstance(exc, ExtractError) or getattr(exc, "permanent", False)
@@ -296,5 +328,5 @@ class Pipeline:
             bound.exception("item.crashed")
             await self._fail(item, f"internal error: {type(exc).__name__}: {exc}", permanent=False)
             return []
-        bound.info("item.processed", findings=len(findings), deltas=len(deltas))
+        bound.info("item.processed", findings=len(read.findings), deltas=len(deltas))
         return deltas

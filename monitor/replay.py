@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-__all__ = ["read_articles", "replay"]
+__all__ = ["CLAIM_BATCH", "read_articles", "replay"]
 
+import asyncio
 import json
 import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.deltas import Judging
 from monitor.model import Delta
 from monitor.pipeline import Pipeline, item_key
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
 from monitor.store import NewItem, Store
+
+CLAIM_BATCH = 64
 
 
 def _published(value: object) -> datetime | None:
@@ -74,7 +78,9 @@ def read_articles(path: Path, actors: Collection[str] = ()) -> tuple[list[NewIte
     return items, problems
 
 
-async def replay(items: list[NewItem], db: Path, rules: RuleSet) -> list[Delta]:
+async def replay(
+    items: list[NewItem], db: Path, rules: RuleSet, judging: Judging | None = None
+) -> list[Delta]:
     """Record ``items`` in publication order; returns the deltas they made, in that order.
 
     The same pipeline as the daemon, minus fetching and alerting: replayed history is
@@ -86,9 +92,26 @@ async def replay(items: list[NewItem], db: Path, rules: RuleSet) -> list[Delta]:
         await store.release_claims()
         await store.add_items(items, now=time.time())
         pipeline = Pipeline(store, rules, pool, None, route=lambda delta: [])
+        if judging is not None:
+            pipeline.judging = judging
         deltas: list[Delta] = []
-        while (item := await store.claim_item(now=time.time())) is not None:
-            deltas.extend(await pipeline.process_item(item))
+        # Claimed in batches (one transaction each); recorded one by one in order, each in its
+        # own transaction, while the next item is read and matched (no database) meanwhile.
+        # Articles with nothing in them are marked done together at the end of the batch:
+        # after a crash they are read again and again change nothing. The claimed rest
+        # returns to the queue.
+        while batch := await store.claim_items(now=time.time(), limit=CLAIM_BATCH):
+            empty: list[tuple[int, str]] = []
+            ahead = asyncio.ensure_future(pipeline.read_item(batch[0]))
+            for index, item in enumerate(batch):
+                read = await ahead
+                if index + 1 < len(batch):
+                    ahead = asyncio.ensure_future(pipeline.read_item(batch[index + 1]))
+                if read.article is not None and not read.findings and not read.unknowns:
+                    empty.append((item.id, read.article.title))
+                else:
+                    deltas.extend(await pipeline.record_item(item, read))
+            await store.mark_done(empty, now=time.time())
         return deltas
     finally:
         pool.close()

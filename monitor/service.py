@@ -417,6 +417,7 @@ class Service:
         self.loaded, self.config = new, new.config
         self.pipeline.rules = new.rules
         self.pipeline.route = Router(new.config.route_list(), new.config.alerts)
+        self.pipeline.judging = new.config.judging()
         self.channels = channels
         self.sender = alert_sender(new.config, self.pipeline.store, channels)
         for channel in old_channels.values():
@@ -527,6 +528,7 @@ async def run_daemon(
                 Router(config.route_list(), config.alerts),
                 polling=poll_policy(config),
             )
+            pipeline.judging = config.judging()
             pipeline.metrics.rules_loaded(rules.version)
             service = Service(
                 config,

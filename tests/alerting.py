@@ -48,7 +48,9 @@ async def record(
     )
     claimed = await store.claim_item(now=time.time() + 10**6)
     assert claimed is not None
-    article = Article(url, f"Story {n}", "text", published, source)
+    # Each article its own words: identical texts would be near-duplicates (copies, one delta).
+    text = " ".join(f"word{n}x{i}" for i in range(12))
+    article = Article(url, f"Story {n}", text, published, source)
     return await store.record_article(
         claimed.id,
         article,

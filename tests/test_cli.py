@@ -23,7 +23,16 @@ class TestHelp:
         """`newsmon --help` lists each command, and each has its own --help."""
         top = newsmon("--help")
         assert top.returncode == 0
-        for command in ("run", "check", "match", "replay", "events", "status"):
+        for command in (
+            "run",
+            "check",
+            "match",
+            "replay",
+            "events",
+            "positions",
+            "timeline",
+            "status",
+        ):
             assert command in top.stdout
             assert newsmon(command, "--help").returncode == 0
 

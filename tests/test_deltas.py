@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.deltas import Position, advance, diff
@@ -63,6 +64,22 @@ class TestDiff:
         (delta,) = diff([finding()], history, ARTICLE, T0 + timedelta(days=1))
         assert delta.kind == "new_condition"
 
+    def test_window_per_demand(self) -> None:
+        """A demand's own window applies to it alone; others keep the default."""
+        later = T0 + timedelta(days=3)
+        history = {("russia", "ceasefire"): position()}
+        windows = {"ceasefire": timedelta(days=2)}
+        (delta,) = diff([finding()], history, ARTICLE, later, windows=windows)
+        assert delta.kind == "demand_resurfaced"
+        (delta,) = diff([finding()], history, ARTICLE, later, windows={"other": timedelta(1)})
+        assert delta.kind == "demand_repeated"
+
+    def test_historical_finding_makes_no_delta(self) -> None:
+        """A sentence about past talks is evidence of the past: never a new condition today."""
+        past = replace(finding(), historical=True)
+        assert diff([past], {}, ARTICLE, T0) == []
+        assert [d.historical for d in diff([past, finding("rejects")], {}, ARTICLE, T0)] == [False]
+
     def test_one_delta_per_pair_and_article(self) -> None:
         """Demanding and dropping one demand in one article: the drop is the news."""
         deltas = diff([finding("demands"), finding("drops")], {}, ARTICLE, T0)
@@ -86,3 +103,14 @@ class TestAdvance:
         )
         moved = advance(current, delta, new_source=False)
         assert (moved.last_seen, moved.last_stance, moved.articles) == (later, "demands", 3)
+
+    def test_evidence_follows_first_and_last_sighting(self) -> None:
+        """The delta that moves first_seen or last_seen becomes its evidence."""
+        later = T0 + timedelta(days=3)
+        current = Position("russia", "ceasefire", T0, later, later, 2, 1, "demands", 1, 2)
+        (early,) = diff([finding()], {}, ARTICLE, T0 - timedelta(days=1))
+        (newest,) = diff([finding()], {}, ARTICLE, later + timedelta(days=1))
+        moved = advance(current, replace(early, id=7), new_source=False)
+        assert (moved.first_delta, moved.last_delta) == (7, 2)
+        moved = advance(current, replace(newest, id=8), new_source=False)
+        assert (moved.first_delta, moved.last_delta) == (1, 8)

@@ -184,12 +184,13 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
             assert time.monotonic() < deadline, await get(base + "/healthz")
             await asyncio.sleep(0.3)
 
-        # A grain demand that no rule knows yet: no delta.
+        # A grain demand that no rule knows yet: only an unrecognized condition, for ops.
         add_page("grain-1", GRAIN_PAGE)
         await asyncio.sleep(6)
         metrics = (await get(base + "/metrics"))[1]
         assert 'newsmon_items{state="done"} 1.0' in metrics
-        assert "newsmon_deltas_total{" not in metrics
+        kinds = [line for line in metrics.splitlines() if line.startswith("newsmon_deltas_total{")]
+        assert kinds == ['newsmon_deltas_total{kind="unrecognized_condition"} 1.0']
 
         # The new rule, then SIGHUP: RELOADING, READY, and the next article is matched.
         (rules / "grain.yaml").write_text(GRAIN_RULE)

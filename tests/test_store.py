@@ -50,7 +50,9 @@ async def record(
     published: datetime,
     channels: tuple[str, ...] = ("terminal",),
 ) -> list[Delta]:
-    article = Article("https://news.example/x", "X", "text", published, "Example")
+    # Each item its own words: the same text twice would be one story syndicated.
+    text = f"Story {item_id} reports that Russia demands it."
+    article = Article(f"https://news.example/{item_id}", "X", text, published, "Example")
     return await store.record_article(
         item_id,
         article,
@@ -70,6 +72,16 @@ class TestItems:
         while (claimed := await store.claim_item(now=1)) is not None:
             order.append(claimed.key)
         assert order == ["key-3", "key-1", "key-2"]
+
+    async def test_batch_claim_keeps_the_order(self, store: Store) -> None:
+        """claim_items hands out the same order as claim_item, ties by key, and claims them."""
+        items = [item(n, T0 + timedelta(hours=n % 2)) for n in (5, 2, 4, 1, 3)] + [item(9, None)]
+        await store.add_items(items, now=0)
+        batch = await store.claim_items(now=1, limit=4)
+        assert [c.key for c in batch] == ["key-2", "key-4", "key-1", "key-3"]
+        rest = await store.claim_items(now=1, limit=10)
+        assert [c.key for c in rest] == ["key-5", "key-9"]
+        assert await store.claim_item(now=1) is None
 
     async def test_same_key_is_enqueued_once(self, store: Store) -> None:
         """An entry seen again (or in another feed) is not a new item."""

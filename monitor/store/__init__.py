@@ -1,7 +1,17 @@
 """Persistence: the queues and the history, behind one narrow interface (SQLite for now)."""
 
 from monitor.store.outbox import AlertGroup, FailedAlert
-from monitor.store.sqlite import FeedRow, ItemRow, NewItem, OpsEvent, OutboxRow, Stats, Store
+from monitor.store.sqlite import (
+    FeedRow,
+    ItemRow,
+    NewItem,
+    OpsEvent,
+    OutboxRow,
+    PositionRow,
+    Stats,
+    Store,
+    UnknownItem,
+)
 
 __all__ = [
     "AlertGroup",
@@ -11,6 +21,8 @@ __all__ = [
     "NewItem",
     "OpsEvent",
     "OutboxRow",
+    "PositionRow",
     "Stats",
     "Store",
+    "UnknownItem",
 ]

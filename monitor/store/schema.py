@@ -197,4 +197,45 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN voice TEXT;
     ALTER TABLE items ADD COLUMN voice TEXT;
     """,
+    # Issue 5: the evidence behind each position, near-duplicate copies counted as
+    # corroboration of the first article's deltas, and unknown conditions grouped into items.
+    """
+    ALTER TABLE positions ADD COLUMN first_delta INTEGER;   -- the delta that set first_seen
+    ALTER TABLE positions ADD COLUMN last_delta INTEGER;    -- ... last_seen and last_stance
+    ALTER TABLE deltas ADD COLUMN corroborations INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX deltas_pair ON deltas (actor, demand, published);
+    CREATE INDEX deltas_item ON deltas (item_id);
+    CREATE TABLE fingerprints (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        published REAL NOT NULL,
+        sketch BLOB NOT NULL                -- the sketch's hashes, 7 bytes each
+    );
+    CREATE TABLE fingerprint_keys (
+        hash INTEGER NOT NULL,              -- one of the sketch's smallest hashes
+        item_id INTEGER NOT NULL,
+        PRIMARY KEY (hash, item_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE corroborations (
+        delta_id INTEGER NOT NULL REFERENCES deltas(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),   -- the copy
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        published REAL NOT NULL,
+        similarity REAL NOT NULL,
+        PRIMARY KEY (delta_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE unknown_conditions (
+        id INTEGER PRIMARY KEY,
+        actor TEXT NOT NULL,
+        words TEXT NOT NULL,                -- JSON list of the content words
+        delta_id INTEGER REFERENCES deltas(id),
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        articles INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'open'
+    );
+    CREATE INDEX unknown_conditions_actor ON unknown_conditions (actor, state);
+    -- The queue in claim order, so that claiming a batch from a long replay needs no sort.
+    CREATE INDEX items_claim_order ON items (state, published IS NULL, published, key);
+    """,
 )

@@ -6,7 +6,7 @@ under a lock, so a ``kill -9`` at any point leaves either all of a unit's effect
 
 from __future__ import annotations
 
-__all__ = ["FailedItem", "FeedRow", "ItemRow", "OutboxRow", "Store"]
+__all__ = ["FailedItem", "FeedRow", "ItemRow", "OutboxRow", "PositionRow", "Store", "UnknownItem"]
 
 import asyncio
 import contextlib
@@ -14,17 +14,19 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from monitor.deltas import Position, advance, diff
+from monitor.deltas import Judging
 from monitor.model import Article, Delta, Finding
+from monitor.store.history import record_history
 from monitor.store.outbox import OutboxQueries, enqueue_alerts
 from monitor.store.schema import MIGRATIONS
+from monitor.unknown import Unknown
 
 
 def _ts(when: datetime | None) -> float | None:
@@ -155,10 +157,62 @@ def _feed_row(row: Sequence[Any]) -> FeedRow:
     return FeedRow(*values)
 
 
+@dataclass(frozen=True)
+class PositionRow:
+    """A position as ``newsmon positions`` shows it: the counts and the evidence behind them.
+
+    A pair known only from sentences about the past has no first or last sighting, only a
+    ``recalled`` count (historical findings are evidence of the past, never news).
+    """
+
+    actor: str
+    demand: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    articles: int
+    sources: int
+    last_stance: str
+    demand_title: str
+    actor_name: str
+    first_sentence: str
+    first_url: str
+    last_sentence: str
+    last_url: str
+    recalled: int
+
+
+@dataclass(frozen=True)
+class UnknownItem:
+    """An open item of demand language no rule knows, with how many articles used it."""
+
+    id: int
+    actor: str
+    words: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime
+    articles: int
+    sentence: str
+    url: str
+
+
+def _pair_filter(actor: str | None, demand: str | None, table: str) -> tuple[str, list[Any]]:
+    conditions, params = [], []
+    for column, value in (("actor", actor), ("demand", demand)):
+        if value is not None:
+            conditions.append(f"{table}.{column} = ?")
+            params.append(value)
+    return ("WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+_ITEM_DONE = (
+    "UPDATE items SET state = 'done', done_at = ?, error = NULL, "
+    "title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?"
+)
+
 _DELTA_COLUMNS = (
     "d.id, d.kind, d.actor, d.demand, d.stance, d.sentence, d.phrases, d.url, d.title, "
     "d.source, d.published, d.historical, d.first_seen, d.articles, d.actor_name, d.demand_title, "
-    "d.severity, d.sources"
+    "d.severity, d.sources, d.corroborations"
 )
 
 
@@ -182,6 +236,7 @@ def _delta(row: Sequence[Any]) -> Delta:
         demand_title=row[15],
         severity=row[16],
         sources=row[17],
+        corroborations=row[18],
     )
 
 
@@ -558,36 +613,49 @@ class Store(OutboxQueries):
 
     async def claim_item(self, *, now: float) -> ItemRow | None:
         """Claim the earliest-published pending item that is due, or None."""
-        async with (
-            self._transaction() as db,
-            db.execute(
-                "UPDATE items SET state = 'claimed' WHERE id = (SELECT id FROM items "
-                "WHERE state = 'pending' AND next_attempt_at <= ? "
-                "ORDER BY published IS NULL, published, id LIMIT 1) "
+        items = await self.claim_items(now=now, limit=1)
+        return items[0] if items else None
+
+    async def claim_items(self, *, now: float, limit: int) -> list[ItemRow]:
+        """Claim up to ``limit`` due pending items at once, in the order :meth:`claim_item`
+        would hand them out (a replay: one transaction for many claims)."""
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                # The planner would sort every pending item for each batch without the hint.
+                "UPDATE items SET state = 'claimed' WHERE id IN (SELECT id FROM items "
+                "INDEXED BY items_claim_order WHERE state = 'pending' AND next_attempt_at <= ? "
+                "ORDER BY published IS NULL, published, key LIMIT ?) "
                 "RETURNING id, key, url, title, source, published, seen_at, trusted_local, "
                 "content, content_type, attempts, "
                 # The feed's voice as it is now, so a config change applies to the queue too.
                 "COALESCE(voice, (SELECT voice FROM feeds WHERE feeds.id = items.feed_id))",
-                (now,),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        return ItemRow(
-            id=row[0],
-            key=row[1],
-            url=row[2],
-            title=row[3],
-            source=row[4],
-            published=_dt(row[5]),
-            seen_at=datetime.fromtimestamp(row[6], UTC),
-            trusted_local=bool(row[7]),
-            content=row[8],
-            content_type=row[9],
-            attempts=row[10],
-            voice=row[11],
-        )
+                (now, limit),
+            )
+        # RETURNING gives no order: sort as the query did.
+        ordered = sorted(rows, key=lambda r: (r[5] is None, r[5] or 0.0, r[1]))
+        return [
+            ItemRow(
+                id=row[0],
+                key=row[1],
+                url=row[2],
+                title=row[3],
+                source=row[4],
+                published=_dt(row[5]),
+                seen_at=datetime.fromtimestamp(row[6], UTC),
+                trusted_local=bool(row[7]),
+                content=row[8],
+                content_type=row[9],
+                attempts=row[10],
+                voice=row[11],
+            )
+            for row in ordered
+        ]
+
+    async def mark_done(self, done: Sequence[tuple[int, str]], *, now: float) -> None:
+        """Mark items (id, title) done in one statement: for articles that changed nothing, so
+        that doing one again after a crash changes nothing either."""
+        async with self._lock:
+            await self._conn.executemany(_ITEM_DONE, [(now, title, i) for i, title in done])
 
     async def release_item(self, item_id: int) -> None:
         """Give a claimed item back to the queue untouched (shutdown)."""
@@ -633,124 +701,149 @@ class Store(OutboxQueries):
         routes: Any,
         names: Any,
         now: float,
+        judging: Judging | None = None,
+        unknowns: Sequence[Unknown] = (),
     ) -> list[Delta]:
         """Record an article's findings, its deltas, the new positions and the alerts to send.
 
         All in one transaction, together with marking the item done: after a crash the article
         is either fully recorded or still pending, never half. ``routes(delta)`` names the
-        channels a delta goes to; ``names(delta)`` fills in display names.
+        channels a delta goes to; ``names(delta)`` fills in display names. What the findings
+        change is :func:`monitor.store.history.record_history`'s business; ``judging`` says
+        how to judge them, ``unknowns`` are the article's unrecognized conditions.
         """
+        if not findings and not unknowns:
+            # Nothing found (most articles): marking the item done is one statement, atomic
+            # on its own, and one round trip instead of four.
+            async with self._lock:
+                await self._conn.execute(_ITEM_DONE, (now, article.title, item_id))
+            return []
         async with self._transaction() as db:
-            pairs = sorted({(f.actor, f.demand) for f in findings})
-            positions: dict[tuple[str, str], Position] = {}
-            for actor, demand in pairs:
-                async with db.execute(
-                    "SELECT first_seen, last_seen, last_demanded, articles, sources, last_stance "
-                    "FROM positions WHERE actor = ? AND demand = ?",
-                    (actor, demand),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is not None:
-                    positions[(actor, demand)] = Position(
-                        actor,
-                        demand,
-                        datetime.fromtimestamp(row[0], UTC),
-                        datetime.fromtimestamp(row[1], UTC),
-                        _dt(row[2]),
-                        row[3],
-                        row[4],
-                        row[5],
-                    )
-            deltas = [names(d) for d in diff(findings, positions, article, published)]
-            await db.executemany(
-                "INSERT INTO findings (item_id, actor, demand, stance, sentence, start, end, "
-                "historical) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        item_id,
-                        f.actor,
-                        f.demand,
-                        f.stance,
-                        f.sentence,
-                        f.start,
-                        f.end,
-                        int(f.historical),
-                    )
-                    for f in findings
-                ],
+            deltas = await record_history(
+                db,
+                item_id,
+                article,
+                findings,
+                published=published,
+                names=names,
+                now=now,
+                judging=judging or Judging(),
+                unknowns=unknowns,
             )
-            recorded = []
-            for delta in deltas:
-                pair = (delta.actor, delta.demand)
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO position_sources (actor, demand, source) "
-                    "VALUES (?, ?, ?)",
-                    (delta.actor, delta.demand, article.source or article.url),
-                )
-                position = advance(positions.get(pair), delta, new_source=cur.rowcount > 0)
-                await db.execute(
-                    "INSERT INTO positions (actor, demand, first_seen, last_seen, last_demanded, "
-                    "articles, sources, last_stance) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (actor, demand) DO UPDATE SET first_seen = excluded.first_seen, "
-                    "last_seen = excluded.last_seen, last_demanded = excluded.last_demanded, "
-                    "articles = excluded.articles, sources = excluded.sources, "
-                    "last_stance = excluded.last_stance",
-                    (
-                        position.actor,
-                        position.demand,
-                        _ts(position.first_seen),
-                        _ts(position.last_seen),
-                        _ts(position.last_demanded),
-                        position.articles,
-                        position.sources,
-                        position.last_stance,
-                    ),
-                )
-                cur = await db.execute(
-                    "INSERT INTO deltas (item_id, kind, actor, demand, actor_name, demand_title, "
-                    "stance, sentence, phrases, url, title, source, published, historical, "
-                    "first_seen, articles, created_at, severity, sources) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        item_id,
-                        delta.kind,
-                        delta.actor,
-                        delta.demand,
-                        delta.actor_name,
-                        delta.demand_title,
-                        delta.stance,
-                        delta.sentence,
-                        json.dumps(list(delta.phrases)),
-                        delta.url,
-                        delta.title,
-                        delta.source,
-                        _ts(delta.published),
-                        int(delta.historical),
-                        _ts(position.first_seen),
-                        position.articles,
-                        now,
-                        delta.severity,
-                        position.sources,
-                    ),
-                )
-                recorded.append(replace(delta, id=cur.lastrowid))
             # The alerts, in this same transaction: grouped, silenced, throttled (issue 6).
-            await enqueue_alerts(db, recorded, routes, now=now)
-            await db.execute(
-                "UPDATE items SET state = 'done', done_at = ?, error = NULL, "
-                "title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
-                (now, article.title, item_id),
-            )
-        return recorded
+            await enqueue_alerts(db, deltas, routes, now=now)
+            await db.execute(_ITEM_DONE, (now, article.title, item_id))
+        return deltas
 
-    async def events(self, *, since: datetime | None = None) -> list[Delta]:
-        """The recorded deltas, oldest first, published at or after ``since``."""
-        rows = await self._fetchall(
-            f"SELECT {_DELTA_COLUMNS} FROM deltas d WHERE d.published >= ? "
-            "ORDER BY d.published, d.id",
-            (_ts(since) or 0.0,),
-        )
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        actor: str | None = None,
+        demand: str | None = None,
+        kind: str | None = None,
+    ) -> list[Delta]:
+        """The recorded deltas, oldest first, published at or after ``since``, of ``actor``,
+        ``demand`` and ``kind`` when given."""
+        sql = f"SELECT {_DELTA_COLUMNS} FROM deltas d WHERE d.published >= ?"
+        params: list[Any] = [_ts(since) or 0.0]
+        for column, value in (("actor", actor), ("demand", demand), ("kind", kind)):
+            if value is not None:
+                sql += f" AND d.{column} = ?"
+                params.append(value)
+        rows = await self._fetchall(sql + " ORDER BY d.published, d.id", params)
         return [_delta(row) for row in rows]
+
+    async def positions(
+        self, *, actor: str | None = None, demand: str | None = None
+    ) -> list[PositionRow]:
+        """Who demands what: each (actor, demand) position with its evidence, by actor and
+        first sighting; then the pairs known only from sentences about the past."""
+        where, params = _pair_filter(actor, demand, "p")
+        rows = await self._fetchall(
+            "SELECT p.actor, p.demand, p.first_seen, p.last_seen, p.articles, p.sources, "
+            "p.last_stance, coalesce(f.demand_title, p.demand), coalesce(f.actor_name, p.actor), "
+            "f.sentence, f.url, l.sentence, l.url, "
+            "(SELECT count(*) FROM findings h WHERE h.historical = 1 AND h.actor = p.actor "
+            "AND h.demand = p.demand) "
+            "FROM positions p LEFT JOIN deltas f ON f.id = p.first_delta "
+            f"LEFT JOIN deltas l ON l.id = p.last_delta {where} "
+            "ORDER BY p.actor, p.first_seen, p.demand",
+            params,
+        )
+        found = [
+            PositionRow(
+                actor=r[0],
+                demand=r[1],
+                first_seen=_dt(r[2]),
+                last_seen=_dt(r[3]),
+                articles=r[4],
+                sources=r[5],
+                last_stance=r[6],
+                demand_title=r[7],
+                actor_name=r[8],
+                first_sentence=r[9] or "",
+                first_url=r[10] or "",
+                last_sentence=r[11] or "",
+                last_url=r[12] or "",
+                recalled=r[13],
+            )
+            for r in rows
+        ]
+        where, params = _pair_filter(actor, demand, "h")
+        past = await self._fetchall(
+            "SELECT h.actor, h.demand, count(*), min(h.sentence) FROM findings h "
+            f"{where} {'AND' if where else 'WHERE'} h.historical = 1 AND NOT EXISTS "
+            "(SELECT 1 FROM positions p WHERE p.actor = h.actor AND p.demand = h.demand) "
+            "GROUP BY h.actor, h.demand ORDER BY h.actor, h.demand",
+            params,
+        )
+        found += [
+            PositionRow(
+                actor=r[0],
+                demand=r[1],
+                first_seen=None,
+                last_seen=None,
+                articles=0,
+                sources=0,
+                last_stance="",
+                demand_title=r[1],
+                actor_name=r[0],
+                first_sentence=r[3],
+                first_url="",
+                last_sentence="",
+                last_url="",
+                recalled=r[2],
+            )
+            for r in past
+        ]
+        return found
+
+    async def unknown_conditions(self, *, actor: str | None = None) -> list[UnknownItem]:
+        """The open items of demand language no rule knows, most seen first."""
+        sql = (
+            "SELECT u.id, u.actor, u.words, u.first_seen, u.last_seen, u.articles, d.sentence, "
+            "d.url FROM unknown_conditions u LEFT JOIN deltas d ON d.id = u.delta_id "
+            "WHERE u.state = 'open'"
+        )
+        params: list[Any] = []
+        if actor is not None:
+            sql += " AND u.actor = ?"
+            params.append(actor)
+        rows = await self._fetchall(sql + " ORDER BY u.articles DESC, u.id", params)
+        return [
+            UnknownItem(
+                id=r[0],
+                actor=r[1],
+                words=tuple(json.loads(r[2])),
+                first_seen=datetime.fromtimestamp(r[3], UTC),
+                last_seen=datetime.fromtimestamp(r[4], UTC),
+                articles=r[5],
+                sentence=r[6] or "",
+                url=r[7] or "",
+            )
+            for r in rows
+        ]
 
     # -- outbox -----------------------------------------------------------------------------
 
