@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from monitor import __version__
 from monitor.cli_alerts import COMMANDS as ALERT_COMMANDS
 from monitor.cli_alerts import add_parsers as add_alert_parsers
+from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
 from monitor.cli_feeds import COMMANDS as FEED_COMMANDS
 from monitor.cli_feeds import add_parsers as add_feed_parsers
 from monitor.config import Config, load_config, parse_duration, secret_values
@@ -31,8 +32,6 @@ from monitor.rulebook import RuleSet, bundled_rules_dir, check_rules, load_rules
 
 if TYPE_CHECKING:
     from monitor.store import PositionRow, UnknownItem
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,10 +186,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _err(message: str) -> None:
-    print(f"newsmon: {message}", file=sys.stderr)
-
-
 def _rules(dirs: Sequence[str] | None) -> RuleSet:
     return load_rules([Path(d) for d in dirs] if dirs else [bundled_rules_dir()])
 
@@ -309,7 +304,7 @@ def _read_document(path: Path) -> str:
 def cmd_match(args: argparse.Namespace) -> int:
     rules = _rules(args.rules)
     if args.voice is not None and args.voice not in rules.actors:
-        _err(f"--voice: no actor '{args.voice}' (known: {', '.join(rules.actors)})")
+        err(f"--voice: no actor '{args.voice}' (known: {', '.join(rules.actors)})")
         return EXIT_USAGE
     status = EXIT_OK
     for name in args.files:
@@ -317,7 +312,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         try:
             text = _read_document(path)
         except (OSError, ExtractError) as exc:
-            _err(f"{name}: {getattr(exc, 'strerror', None) or exc}")
+            err(f"{name}: {getattr(exc, 'strerror', None) or exc}")
             status = EXIT_PROBLEMS
             continue
         findings: list[Finding] = match(text, rules, on=args.date, voice=args.voice)
@@ -352,7 +347,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     rules = _rules(args.rules)
     items, problems = read_articles(Path(args.input), rules.actors)
     for problem in problems:
-        _err(problem)
+        err(problem)
     deltas = asyncio.run(replay(items, Path(args.db), rules))
     for delta in deltas:
         _print_delta(delta, args.json)
@@ -362,27 +357,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
-    config = load_config(args.config)
-    path = Path(args.db) if args.db else config.database_path()
-    if not path.exists():
-        _err(f"no database at {path}")
+    path = existing_database(args)
+    if path is None:
         return EXIT_PROBLEMS
     since = None
     if args.since:
         try:
             since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since))
         except ValueError as exc:
-            _err(f"--since: {exc}")
+            err(f"--since: {exc}")
             return EXIT_USAGE
 
     async def read() -> list[Delta]:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             return await store.events(
                 since=since, actor=args.actor, demand=args.demand, kind=args.kind
             )
-        finally:
-            await store.close()
 
     deltas = asyncio.run(read())
     if args.csv:
@@ -393,15 +383,6 @@ def cmd_events(args: argparse.Namespace) -> int:
     for delta in deltas:
         _print_delta(delta, args.json)
     return EXIT_OK
-
-
-def _database(args: argparse.Namespace) -> Path | None:
-    """The database a reading command names, or None (said on stderr) when there is none."""
-    path = Path(args.db) if args.db else load_config(args.config).database_path()
-    if not path.exists():
-        _err(f"no database at {path}")
-        return None
-    return path
 
 
 _POSITION_FIELDS = (
@@ -442,18 +423,15 @@ def _position_json(p: PositionRow) -> dict[str, Any]:
 def cmd_positions(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
-    path = _database(args)
+    path = existing_database(args)
     if path is None:
         return EXIT_PROBLEMS
 
     async def read() -> tuple[list[PositionRow], list[UnknownItem]]:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             found = await store.positions(actor=args.actor, demand=args.demand)
             unknown = [] if args.demand else await store.unknown_conditions(actor=args.actor)
             return found, unknown
-        finally:
-            await store.close()
 
     found, unknown = asyncio.run(read())
     rows = [_position_json(p) for p in found]
@@ -493,20 +471,17 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from monitor import timeline
     from monitor.store import Store
 
-    path = _database(args)
+    path = existing_database(args)
     if path is None:
         return EXIT_PROBLEMS
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in (".svg", ".html", ".htm", ".png"):
-        _err(f"--out: {out.name}: write .svg, .html or .png")
+        err(f"--out: {out.name}: write .svg, .html or .png")
         return EXIT_USAGE
 
     async def read() -> list[Delta]:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             return await store.events(actor=args.actor)
-        finally:
-            await store.close()
 
     deltas = asyncio.run(read())
     name = deltas[0].actor_name if deltas and deltas[0].actor_name else args.actor
@@ -537,21 +512,16 @@ def _ago(ts: float | None) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
-    config = load_config(args.config)
-    path = Path(args.db) if args.db else config.database_path()
-    if not path.exists():
-        _err(f"no database at {path}: newsmon has not run with this config yet")
+    path = existing_database(args)
+    if path is None:
         return EXIT_PROBLEMS
 
     async def read() -> list[str]:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             stats = await store.stats()
             failing = await store.failing_feeds()
             latest = await store.latest_deltas()
             meta = await store.meta()
-        finally:
-            await store.close()
         loaded = meta.get("rules_loaded_at")
         lines = [
             f"database  {path}",
@@ -610,8 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(str(problem), file=sys.stderr)
         return EXIT_PROBLEMS
     except NewsmonError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
-        _err(f"interrupted after {time.monotonic() - started:.0f}s")
+        err(f"interrupted after {time.monotonic() - started:.0f}s")
         return 130

@@ -9,19 +9,17 @@ __all__ = ["COMMANDS", "add_parsers"]
 
 import argparse
 import asyncio
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
+from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
 from monitor.config import load_config, parse_duration
 from monitor.errors import ChannelError
 from monitor.model import Delta
 from monitor.store import Store
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
 
 # What `send-test-alert` sends: plainly a test, in the shape of a real alert.
@@ -97,23 +95,14 @@ def add_parsers(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None])
     test.add_argument("channel", metavar="CHANNEL")
 
 
-def _err(message: str) -> None:
-    print(f"newsmon: {message}", file=sys.stderr)
-
-
 def _with_store(args: argparse.Namespace, work: Callable[[Store], Awaitable[T]]) -> T | None:
-    config = load_config(args.config)
-    path = Path(args.db) if args.db else config.database_path()
-    if not path.exists():
-        _err(f"no database at {path}")
+    path = existing_database(args)
+    if path is None:
         return None
 
     async def run() -> T:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             return await work(store)
-        finally:
-            await store.close()
 
     return asyncio.run(run())
 
@@ -125,13 +114,13 @@ def _when(ts: float) -> str:
 def cmd_alerts(args: argparse.Namespace) -> int:
     if args.action == "retry":
         if (args.id is None) == (not args.all):
-            _err("alerts retry: give an ID or --all")
+            err("alerts retry: give an ID or --all")
             return EXIT_USAGE
         queued = _with_store(args, lambda s: s.retry_failed(args.id, now=time.time()))
         if queued is None:
             return EXIT_PROBLEMS
         if not queued:
-            _err("no parked alert " + ("" if args.all else f"with id {args.id}"))
+            err("no parked alert " + ("" if args.all else f"with id {args.id}"))
             return EXIT_PROBLEMS
         print(f"{queued} alert row(s) queued again; the daemon sends them (or run --once)")
         return EXIT_OK
@@ -163,12 +152,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
     now = time.time()
     if args.action == "add":
         if not any((args.actor, args.demand, args.kind, args.source)):
-            _err("silence add: give at least one of --actor, --demand, --kind, --source")
+            err("silence add: give at least one of --actor, --demand, --kind, --source")
             return EXIT_USAGE
         try:
             ends_at = now + parse_duration(args.duration)
         except ValueError as exc:
-            _err(f"--for: {exc}")
+            err(f"--for: {exc}")
             return EXIT_USAGE
         silence_id = _with_store(
             args,
@@ -210,7 +199,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
     if removed is None:
         return EXIT_PROBLEMS
     if not removed:
-        _err(f"no silence in force with id {args.id}")
+        err(f"no silence in force with id {args.id}")
         return EXIT_PROBLEMS
     print(f"silence {args.id} removed")
     return EXIT_OK
@@ -222,7 +211,7 @@ def cmd_send_test_alert(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.channel not in config.channel_configs():
         names = ", ".join(sorted(config.channel_configs()))
-        _err(f"no channel named {args.channel!r} (channels: {names})")
+        err(f"no channel named {args.channel!r} (channels: {names})")
         return EXIT_USAGE
     # Only this channel is built: a bad secret elsewhere must not stop the test of this one.
     only = config.model_copy(
@@ -243,10 +232,10 @@ def cmd_send_test_alert(args: argparse.Namespace) -> int:
     try:
         problem = asyncio.run(send())
     except ValueError as exc:  # a secret that cannot be read; never its value
-        _err(f"{args.channel}: {exc}")
+        err(f"{args.channel}: {exc}")
         return EXIT_PROBLEMS
     if problem is not None:
-        _err(f"test alert not delivered: {problem}")
+        err(f"test alert not delivered: {problem}")
         return EXIT_PROBLEMS
     print(f"{args.channel}: test alert delivered")
     return EXIT_OK

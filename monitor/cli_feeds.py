@@ -15,13 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
 from monitor.config import Config, load_config, parse_duration
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
-def _err(message: str) -> None:
-    print(f"newsmon: {message}", file=sys.stderr)
 
 
 def add_parsers(sub: Any, config_arg: Any) -> None:
@@ -103,26 +98,20 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             print(str(problem), file=sys.stderr)
 
         async def add() -> int:
-            store = await Store.open(path)
-            try:
+            async with Store.opened(path) as store:
                 pairs = [(f.url, f.name) for f in feeds]
                 return await store.import_feeds(pairs, interval_s=config.poll_interval)
-            finally:
-                await store.close()
 
         added = asyncio.run(add())
         print(f"{args.opml}: {len(feeds)} feeds, {added} new, {len(problems)} refused")
         return EXIT_PROBLEMS if problems else EXIT_OK
     if not path.exists():
-        _err(f"no database at {path}")
+        err(f"no database at {path}")
         return EXIT_PROBLEMS
 
     async def read() -> list[Any]:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             return await store.all_feeds()
-        finally:
-            await store.close()
 
     now = time.time()
     failing_after = config.polling.failures_before_alert
@@ -171,28 +160,24 @@ def _iso(when: float | None) -> str | None:
 def cmd_items(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
-    _, path = _store_path(args)
-    if not path.exists():
-        _err(f"no database at {path}")
+    path = existing_database(args)
+    if path is None:
         return EXIT_PROBLEMS
     purge_before = None
     if args.purge:
         try:
             purge_before = time.time() - parse_duration(args.purge)
         except ValueError as exc:
-            _err(f"--purge: {exc}")
+            err(f"--purge: {exc}")
             return EXIT_USAGE
 
     async def work() -> tuple[list[Any], dict[str, int], int]:
-        store = await Store.open(path)
-        try:
+        async with Store.opened(path) as store:
             purged = 0
             if purge_before is not None:
                 purged = await store.purge_items(seen_before=purge_before, now=time.time())
             failed = await store.failed_items() if args.failed else []
             return failed, await store.item_counts(), purged
-        finally:
-            await store.close()
 
     failed, counts, purged = asyncio.run(work())
     if args.purge:

@@ -14,6 +14,21 @@ from tests.servers import FakeSlack, LocalSite, Mailbox, Receiver, free_port
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# The demands the seed story (../shared/seed-article.txt) attributes to Russia.
+SEED_RUSSIAN_DEMANDS = frozenset(
+    {
+        "ukraine-nato-ban",
+        "no-foreign-troops",
+        "territorial-recognition",
+        "root-causes",
+        "nato-non-expansion",
+        "nato-military-limits",
+        "missile-deployment-ban",
+        "ukraine-neutrality",
+        "military-aid-halt",
+    }
+)
+
 
 @pytest.fixture(autouse=True)
 def _structlog_defaults() -> Iterator[None]:

@@ -16,23 +16,12 @@ from aiohttp import web
 from monitor.config import load_config
 from monitor.rulebook import bundled_rules_dir, load_rules
 from monitor.service import run_daemon
-from tests.conftest import REPO
+from tests.conftest import REPO, SEED_RUSSIAN_DEMANDS
 from tests.servers import FakeSlack, LocalSite, Mailbox
 
 NEWSMON = str(Path(sys.executable).parent / "newsmon")
 
-# The demands the seed story attributes to Russia (../shared/seed-article.txt).
-RUSSIAN_DEMANDS = (
-    "ukraine-nato-ban",
-    "no-foreign-troops",
-    "territorial-recognition",
-    "root-causes",
-    "nato-non-expansion",
-    "nato-military-limits",
-    "missile-deployment-ban",
-    "ukraine-neutrality",
-    "military-aid-halt",
-)
+RUSSIAN_DEMANDS = SEED_RUSSIAN_DEMANDS
 
 # Articles written for these tests: one demand each, voiced by Russia.
 ARTICLES = {

@@ -10,20 +10,11 @@ import pytest
 from monitor.match import match
 from monitor.model import Finding
 from monitor.rulebook import RuleSet, bundled_rules_dir, load_rules
+from tests.conftest import SEED_RUSSIAN_DEMANDS
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed-article.txt"
 
-RUSSIAN_DEMANDS = {
-    "ukraine-nato-ban",
-    "no-foreign-troops",
-    "territorial-recognition",
-    "root-causes",
-    "nato-non-expansion",
-    "nato-military-limits",
-    "missile-deployment-ban",
-    "ukraine-neutrality",
-    "military-aid-halt",
-}
+RUSSIAN_DEMANDS = SEED_RUSSIAN_DEMANDS
 
 
 @pytest.fixture(scope="module")

@@ -274,6 +274,16 @@ class Store(OutboxQueries):
         await store._migrate()
         return store
 
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, path: Path) -> AsyncIterator[Store]:
+        """The store at ``path``, open for the duration of an ``async with`` block."""
+        store = await cls.open(path)
+        try:
+            yield store
+        finally:
+            await store.close()
+
     async def close(self) -> None:
         """Close the connection."""
         await self._conn.close()

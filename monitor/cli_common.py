@@ -1,0 +1,28 @@
+"""What the ``newsmon`` command modules share: exit codes, errors, the database to read."""
+
+from __future__ import annotations
+
+__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "err", "existing_database"]
+
+import argparse
+import sys
+from pathlib import Path
+
+from monitor.config import load_config
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def err(message: str) -> None:
+    """Say what went wrong on standard error, prefixed with the command's name."""
+    print(f"newsmon: {message}", file=sys.stderr)
+
+
+def existing_database(args: argparse.Namespace) -> Path | None:
+    """The database a reading command names (``--db``, else the config's), or None (said on
+    standard error) when there is none yet: reading must not create an empty one."""
+    path = Path(args.db) if args.db else load_config(args.config).database_path()
+    if not path.exists():
+        err(f"no database at {path}: newsmon has not run with this config yet")
+        return None
+    return path
