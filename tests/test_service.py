@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -100,7 +100,10 @@ def serve_feed(site: LocalSite, gate: asyncio.Event | None = None) -> Callable[[
     published: dict[str, str] = {}
 
     def add(name: str, html: str) -> None:
-        published[name] = email.utils.format_datetime(datetime.now(UTC), usegmt=True)
+        # Feed dates have whole seconds: dated in the second of a poll, an item could count as
+        # older than the feed's first poll (backlog). A second ahead, it is always news.
+        when = datetime.now(UTC) + timedelta(seconds=1)
+        published[name] = email.utils.format_datetime(when, usegmt=True)
         pages[name] = html
 
     async def feed(request: web.Request) -> web.Response:
@@ -186,9 +189,12 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
 
         # A grain demand that no rule knows yet: only an unrecognized condition, for ops.
         add_page("grain-1", GRAIN_PAGE)
-        await asyncio.sleep(6)
-        metrics = (await get(base + "/metrics"))[1]
-        assert 'newsmon_items{state="done"} 1.0' in metrics
+        deadline = time.monotonic() + 30
+        while 'newsmon_items{state="done"} 1.0' not in (
+            metrics := (await get(base + "/metrics"))[1]
+        ):
+            assert time.monotonic() < deadline, metrics
+            await asyncio.sleep(0.5)
         kinds = [line for line in metrics.splitlines() if line.startswith("newsmon_deltas_total{")]
         assert kinds == ['newsmon_deltas_total{kind="unrecognized_condition"} 1.0']
 
@@ -289,9 +295,6 @@ async def test_second_sigterm_stops_at_once_and_returns_the_item(
         while not site.requests:  # the first poll: a new feed's entries are its backlog
             assert time.monotonic() < deadline
             await asyncio.sleep(0.1)
-        # Dates have whole seconds: a page dated in the second of the first poll would count
-        # as older than the feed, hence backlog.
-        await asyncio.sleep(1.1)
         add_page("slow", "")
         while not any(path.startswith("/a/slow") for path, _ in site.requests):
             assert time.monotonic() < deadline, site.requests
