@@ -11,7 +11,7 @@ through another channel.
 
 from __future__ import annotations
 
-__all__ = ["RateLimit", "RetryPolicy", "Sender", "backoff", "deliver_due"]
+__all__ = ["RateLimit", "RetryPolicy", "Sender", "backoff"]
 
 import asyncio
 import random
@@ -242,11 +242,3 @@ class Sender:
             await self.store.mark_ops_event(
                 event.id, state="pending", now=now, error=reason, retry_at=retry_at
             )
-
-
-async def deliver_due(
-    store: Store, channels: Mapping[str, Channel], *, base_backoff: float = 5.0
-) -> int:
-    """Send every alert that is due now with a one-off sender; returns how many messages the
-    channels confirmed. (The daemon keeps one ``Sender``, whose rate limits last.)"""
-    return await Sender(store, channels, retry=RetryPolicy(base_backoff)).deliver_due()
