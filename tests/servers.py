@@ -22,6 +22,24 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+async def stream_body(
+    request: web.Request, *, content_type: str, chunk: bytes, times: int, pause: float = 0.0
+) -> web.StreamResponse:
+    """A hostile answer: ``chunk`` written ``times`` times, ``pause`` seconds apart (a server
+    that drips, or one whose body never seems to end), bounded so that it stops by itself when
+    the client never gives up."""
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    await response.prepare(request)
+    try:
+        for _ in range(times):
+            await response.write(chunk)
+            if pause:
+                await asyncio.sleep(pause)
+    except ConnectionError:
+        pass
+    return response
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (just now)."""
     with socket.socket() as sock:

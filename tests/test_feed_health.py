@@ -3,7 +3,6 @@ schedule, backoff, feed health, ops notices, backlog and tombstones."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import sqlite3
 import time
@@ -23,7 +22,7 @@ from monitor.rulebook import RuleSet, bundled_rules_dir, load_rules
 from monitor.sources.http import HttpClient, HttpLimits
 from monitor.sources.schedule import BACKOFF_MAX, PollPolicy
 from monitor.store import FeedRow, Store
-from tests.servers import LocalSite
+from tests.servers import LocalSite, stream_body
 
 INTERVAL = 300.0
 
@@ -364,26 +363,15 @@ async def _xml(body: str) -> web.Response:
 
 
 async def _drip(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-    await response.prepare(request)
-    try:
-        for _ in range(40):  # bounded, in case the client never gives up
-            await response.write(b" ")
-            await asyncio.sleep(0.1)
-    except ConnectionError:
-        pass
-    return response
+    return await stream_body(
+        request, content_type="application/rss+xml", chunk=b" ", times=40, pause=0.1
+    )
 
 
 async def _endless(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-    await response.prepare(request)
-    try:
-        for _ in range(10_000):
-            await response.write(b"<item>" * 1000)
-    except ConnectionError:
-        pass
-    return response
+    return await stream_body(
+        request, content_type="application/rss+xml", chunk=b"<item>" * 1000, times=10_000
+    )
 
 
 async def _bomb(request: web.Request) -> web.Response:

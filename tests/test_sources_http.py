@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestServer
 import monitor
 from monitor.errors import FetchError
 from monitor.sources.http import HttpClient, HttpLimits, parse_retry_after
+from tests.servers import stream_body
 
 FAST = HttpLimits(connect_timeout=2.0, total_timeout=3.0, max_redirects=3)
 LOOPBACK = ["127.0.0.0/8"]
@@ -68,25 +69,10 @@ def build_app(seen: Seen) -> web.Application:
         return web.Response(status=code, text="no", headers=headers)
 
     async def drip(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        try:
-            for _ in range(60):  # bounded, in case the client never gives up
-                await response.write(b"x")
-                await asyncio.sleep(0.2)
-        except ConnectionError:
-            pass
-        return response
+        return await stream_body(request, content_type="text/html", chunk=b"x", times=60, pause=0.2)
 
-    async def endless(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        try:
-            for _ in range(4000):  # 256 MB at most
-                await response.write(b"x" * 65536)
-        except ConnectionError:
-            pass
-        return response
+    async def endless(request: web.Request) -> web.StreamResponse:  # 256 MB at most
+        return await stream_body(request, content_type="text/html", chunk=b"x" * 65536, times=4000)
 
     async def brotli_body(request: web.Request) -> web.Response:
         body = brotli.compress(b"<p>brotli</p>" * 100)
