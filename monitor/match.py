@@ -34,14 +34,14 @@ __all__ = ["match"]
 import bisect
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 from monitor.model import Finding
 from monitor.rulebook import RuleSet
 from monitor.rulebook.compile import AGAINST, Cue, Mention, Scan, SentenceScan
-from monitor.rulebook.patterns import Node, Occurrence, find
+from monitor.rulebook.patterns import Occurrence, find
 from monitor.rulebook.text import normalize_token
 
 WINDOW = 5  # most words between an actor and the cue it is the subject of
@@ -162,7 +162,6 @@ def match(
     if year is None and on is not None:
         year = on.year
     scan = rules.matcher.scan(text, on)
-    patterns = rules.matcher.patterns
     found: dict[tuple[str, str, str], Finding] = {}
     recent: deque[_Earlier] = deque(maxlen=CARRY)
     for sentence in scan.sentences:
@@ -170,7 +169,7 @@ def match(
         if sentence.demands and (
             any(c.kind in _STANCES for c in sentence.cues) or any(e.voiced() for e in recent)
         ):
-            findings = _findings(scan, sentence, patterns, recent, year, voice)
+            findings = _findings(scan, sentence, rules, recent, year, voice)
         for finding in findings:
             key = (finding.actor, finding.demand, finding.stance)
             # The first evidence, unless it is history and the article also says it now.
@@ -183,19 +182,15 @@ def match(
 def _findings(
     scan: Scan,
     sentence: SentenceScan,
-    patterns: Mapping[str, Node],
+    rules: RuleSet,
     recent: deque[_Earlier],
     year: int | None,
     voice: str | None = None,
 ) -> list[Finding]:
     """The findings of one sentence that has demand phrases and a cue or a context."""
+    patterns = rules.matcher.patterns
     occurrences = {d: occs for d in sentence.demands if (occs := find(patterns[d], sentence.hits))}
-    # What a demand opposes counts only where the demand itself is not said outright.
-    occurrences = {
-        key: occs
-        for key, occs in occurrences.items()
-        if not (key.endswith(AGAINST) and key.removesuffix(AGAINST) in occurrences)
-    }
+    grievances = _grievances(occurrences)
     if not occurrences:
         return []
     leaves = [leaf for occs in occurrences.values() for occ in occs for leaf in occ.leaves]
@@ -211,6 +206,7 @@ def _findings(
             said_by.setdefault(actor, []).append(cue)
     untied = [cue for cue, actors in voices.ties if not actors]
     untied_kinds = {cue.kind for cue in untied}
+    targets = {d: rules.demands[d.removesuffix(AGAINST)].targets for d in occurrences}
     eligible = voices.eligible
     named = set(said_by)  # voices tied to a cue or quoted, not guessed
     if not said_by:
@@ -221,7 +217,13 @@ def _findings(
         # anyone's ("Biden rejected it" with Biden out of office), so it carries only
         # through a pronoun ("It later dropped the demand").
         demanding = untied_kinds <= {"demand", "obligation"}
+        # What every demand here is made of ("demilitarisation ... of today's Ukraine") voices
+        # none of them, named here or before.
+        made_of = frozenset.intersection(*targets.values()) if demanding else frozenset()
+        eligible = [m for m in eligible if m.actor not in made_of]
         carried = _carried(recent, pronoun=voices.pronoun) if demanding or voices.pronoun else None
+        if carried in made_of:
+            carried = None
         voicer = (
             voices.speaker
             or own
@@ -265,11 +267,15 @@ def _findings(
             stance = next(
                 _STANCES[k] for k in ("reject", "warn", "drop", "demand", "obligation") if k in said
             )
+            if stance == "rejects" and demand in grievances and not against:
+                continue  # "opposed to NATO's eastward expansion": the `against` speaks
             if against:
                 # Opposing what the demand opposes is voicing it; only a named voice counts.
                 if actor not in named or stance not in _FLIPPED:
                     continue
                 stance = _FLIPPED[stance]
+            if stance == "demands" and actor in targets[key]:
+                continue  # Ukraine never demands its own demilitarization
             findings.append(
                 Finding(
                     actor=actor,
@@ -283,6 +289,30 @@ def _findings(
                 )
             )
     return findings
+
+
+def _grievances(occurrences: dict[str, list[Occurrence]]) -> set[str]:
+    """Settle each demand found along with what it opposes, in place; return the demands whose
+    own words only name what they oppose.
+
+    Where the demand says more than its ``against`` ("Kyiv rejects Russia's demand for NATO
+    non-expansion": "non-"), the demand is said outright and the ``against`` is dropped. Where
+    its words are all inside the ``against`` ("we are opposed to NATO's eastward expansion"),
+    both stay: a refusal then opposes the expansion, voicing the demand, while a demand cue
+    ("our concerns about NATO's eastward expansion") still voices the demand itself.
+    """
+    grievances = set()
+    for key in [k for k in occurrences if k.endswith(AGAINST)]:
+        demand = key.removesuffix(AGAINST)
+        if demand not in occurrences:
+            continue
+        opposed = {i for occ in occurrences[key] for s, e in occ.leaves for i in range(s, e)}
+        said = {i for occ in occurrences[demand] for s, e in occ.leaves for i in range(s, e)}
+        if said <= opposed:
+            grievances.add(demand)
+        else:
+            del occurrences[key]
+    return grievances
 
 
 def _clauses(scan: Scan, sentence: SentenceScan) -> Callable[[int], int]:

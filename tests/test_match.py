@@ -33,6 +33,11 @@ def voices(text: str, rules: RuleSet) -> set[tuple[str, str, str]]:
     return {(f.actor, f.stance, f.demand) for f in match(text, rules)}
 
 
+def voices_of(text: str, rules: RuleSet, voice: str) -> set[tuple[str, str, str]]:
+    """The findings of a text that speaks for ``voice`` (an actor's own statement)."""
+    return {(f.actor, f.stance, f.demand) for f in match(text, rules, voice=voice)}
+
+
 def by_demand(findings: list[Finding], demand: str) -> list[Finding]:
     return [f for f in findings if f.demand == demand]
 
@@ -289,10 +294,65 @@ class TestOpposition:
         }
         assert match("Analysts warn that Putin may use a ceasefire to regroup.", rules) == []
 
+    def test_opposing_the_grievance_beats_the_demands_own_words(self, rules: RuleSet) -> None:
+        """Where a demand's words only name what it opposes ("NATO's eastward expansion"),
+        opposing them voices the demand; a demand cue on them still voices it too."""
+        for text in (
+            "We are categorically opposed to NATO's eastward expansion.",
+            "Our concerns regarding NATO's eastward expansion have been ignored.",
+        ):
+            assert voices_of(text, rules, "russia") == {
+                ("russia", "demands", "nato-non-expansion")
+            }, text
+
+    def test_a_demand_said_outright_is_refused_outright(self, rules: RuleSet) -> None:
+        """ "non-expansion" says more than what the demand opposes: a refusal of it is a
+        refusal, and the demand it refuses is still the other side's."""
+        assert voices("Kyiv rejects Russia's demand for NATO non-expansion.", rules) == {
+            ("ukraine", "rejects", "nato-non-expansion"),
+            ("russia", "demands", "nato-non-expansion"),
+        }
+
+    def test_a_refusal_inside_a_demand_is_its_words(self, rules: RuleSet) -> None:
+        """ "a refusal to deploy strike weapons", listed among demands, is one of them."""
+        text = (
+            "Our key demands are: no further NATO expansion, a refusal to deploy offensive "
+            "strike weapons near Russian borders, and guarantees."
+        )
+        assert {
+            ("russia", "demands", "nato-non-expansion"),
+            ("russia", "demands", "missile-deployment-ban"),
+        } <= voices_of(text, rules, "russia")
+
     def test_opposition_needs_a_named_voice(self, rules: RuleSet) -> None:
         """A guessed voice is not enough to turn "refused ... joining NATO" into a demand."""
         text = "Germany has refused joining NATO allies in sending weapons to Ukraine."
         assert match(text, rules) == []
+
+
+class TestTargets:
+    def test_the_actor_a_demand_is_made_of_never_voices_it(self, rules: RuleSet) -> None:
+        """ "The demilitarisation ... of today's Ukraine": Ukraine is what it is made of, so
+        the voice is the source's, even when the sentence before was about Kyiv."""
+        text = (
+            "Our partners keep sending the Kiev authorities modern weapons. Therefore, the "
+            "most important point is the demilitarisation, to a certain extent, of today's "
+            "Ukraine because it can be monitored."
+        )
+        assert voices_of(text, rules, "russia") == {("russia", "demands", "demilitarization")}
+
+    def test_the_target_can_still_refuse(self, rules: RuleSet) -> None:
+        """Ukraine cannot demand its own demilitarization, but it can reject it."""
+        text = "Ukraine's negotiators flatly rejected Moscow's demand for demilitarization."
+        assert voices(text, rules) == {
+            ("ukraine", "rejects", "demilitarization"),
+            ("russia", "demands", "demilitarization"),
+        }
+
+    def test_ceding_territory_is_not_ukraines_demand(self, rules: RuleSet) -> None:
+        """How much territory Ukraine would be willing to cede is no condition Kyiv sets."""
+        text = "Zelensky said how much territory Ukraine would be willing to cede to Russia."
+        assert ("ukraine", "demands", "territorial-recognition") not in voices(text, rules)
 
 
 class TestClauses:

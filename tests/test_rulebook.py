@@ -194,6 +194,16 @@ class TestValidation:
         assert (problem.line, problem.field) == (16, "demands[1].id")
         assert "duplicate demand id 'ceasefire'" in problem.message
 
+    def test_target_must_be_an_actor(self, tmp_path: Path) -> None:
+        """A demand's `targets` names actors: an unknown id points at its line."""
+        demand = DEMAND.replace(
+            "    severity: medium\n", "    severity: medium\n    targets: [belarus]\n"
+        )
+        write(tmp_path, "r.yaml", ACTORS + demand)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (12, "demands[0].targets[0]")
+        assert "no actor with id 'belarus'" in problem.message
+
     def test_alias_claimed_by_two_actors(self, tmp_path: Path) -> None:
         """An alias may belong to one actor only, whatever its case or inflection."""
         text = ACTORS + "  - id: kremlin-watchers\n    name: Watchers\n    aliases: [KREMLIN]\n"

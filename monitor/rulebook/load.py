@@ -80,6 +80,7 @@ def load_rules(dirs: Sequence[Path]) -> RuleSet:
         if parsed is not None:
             files.append(parsed)
     problems += _duplicates(files)
+    problems += _unknown_targets(files)
     fragments, found = _fragments(files)
     problems += found
     if problems:
@@ -213,6 +214,18 @@ def _refs(pattern: Pattern, path: PathKey) -> Iterator[tuple[PathKey, str]]:
             yield from _refs(part, (*path, key, j))
 
 
+def _unknown_targets(files: list[_File]) -> list[Problem]:
+    """A demand's ``targets`` must name actors some rule file defines."""
+    actors = {a.id for f in files for a in f.spec.actors}
+    return [
+        _problem(f.doc, ("demands", i, "targets", j), f"no actor with id '{target}'")
+        for f in files
+        for i, demand in enumerate(f.spec.demands)
+        for j, target in enumerate(demand.targets)
+        if target not in actors
+    ]
+
+
 def _fragments(files: list[_File]) -> tuple[dict[str, Pattern], list[Problem]]:
     """The named fragments of all files, and every misuse: a name defined twice, a name that
     no file defines, a fragment that contains itself."""
@@ -317,7 +330,7 @@ def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
         for a in f.spec.actors
     }
     demands = {
-        d.id: Demand(d.id, d.title, d.description.strip(), d.severity)
+        d.id: Demand(d.id, d.title, d.description.strip(), d.severity, frozenset(d.targets))
         for f in files
         for d in f.spec.demands
     }

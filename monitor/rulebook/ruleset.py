@@ -30,6 +30,7 @@ class Demand:
     title: str
     description: str
     severity: str
+    targets: frozenset[str] = frozenset()  # actors it is made of, who never voice it
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,9 @@ class DemandSpec(_Strict):
     # What the demand opposes ("NATO expansion" for nato-non-expansion): an actor who rejects
     # it voices the demand, and one who wants it rejects the demand.
     against: Pattern | None = None
+    # Actors the demand is made of ("ukraine" for demilitarization): named in a sentence, they
+    # may reject or drop it but never voice it, so the voice is looked for elsewhere.
+    targets: list[Slug] = []
     examples: ExamplesSpec = ExamplesSpec()
 
 
