@@ -21,6 +21,8 @@ from monitor.cli_alerts import add_parsers as add_alert_parsers
 from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
 from monitor.cli_feeds import COMMANDS as FEED_COMMANDS
 from monitor.cli_feeds import add_parsers as add_feed_parsers
+from monitor.cli_unknown import COMMANDS as UNKNOWN_COMMANDS
+from monitor.cli_unknown import add_parsers as add_unknown_parsers
 from monitor.config import Config, load_config, parse_duration, secret_values
 from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
 from monitor.extract import extract_text
@@ -183,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
     add_alert_parsers(sub, config_arg)
     add_feed_parsers(sub, config_arg)
+    add_unknown_parsers(sub, config_arg)
     return parser
 
 
@@ -461,7 +464,7 @@ def cmd_positions(args: argparse.Namespace) -> int:
         print("\nunrecognized conditions (open):")
     for u in unknown:
         print(
-            f"  {u.actor}: {' '.join(u.words)}  ({u.articles} article(s), "
+            f"  #{u.id} {u.actor}: {' '.join(u.words)}  ({u.articles} article(s), "
             f"{u.first_seen:%Y-%m-%d} → {u.last_seen:%Y-%m-%d})\n    “{u.sentence}” {u.url}"
         )
     return EXIT_OK
@@ -564,6 +567,7 @@ COMMANDS = {
     "status": cmd_status,
     **ALERT_COMMANDS,
     **FEED_COMMANDS,
+    **UNKNOWN_COMMANDS,
 }
 
 

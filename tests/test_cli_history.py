@@ -115,6 +115,30 @@ class TestPositions:
         assert result.returncode == 1 and "no database" in result.stderr
 
 
+class TestUnknown:
+    def test_list_dismiss_and_reopen(self, tmp_path: Path, db: Path) -> None:
+        """`newsmon unknown` lists the open items; `dismiss` hides one (`--all` still shows
+        it, with its state); `reopen` brings it back; an unknown id exits 1."""
+        copy = tmp_path / "n.db"
+        copy.write_bytes(db.read_bytes())
+        listed = newsmon("unknown", "--db", str(copy), "--json")
+        assert listed.returncode == 0, listed.stderr
+        (item,) = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert (item["actor"], item["state"], item["articles"]) == ("russia", "open", 1)
+        assert "safe corridor for grain ships" in item["sentence"]
+
+        dismissed = newsmon("unknown", "dismiss", str(item["id"]), "--db", str(copy))
+        assert (dismissed.returncode, dismissed.stdout) == (0, f"#{item['id']} dismissed\n")
+        assert newsmon("unknown", "--db", str(copy)).stdout == "no unrecognized conditions open\n"
+        everything = newsmon("unknown", "--all", "--db", str(copy)).stdout
+        assert f"#{item['id']} russia:" in everything and "[dismissed]" in everything
+
+        assert newsmon("unknown", "reopen", str(item["id"]), "--db", str(copy)).returncode == 0
+        assert f"#{item['id']} russia:" in newsmon("unknown", "--db", str(copy)).stdout
+        missing = newsmon("unknown", "close", "4242", "--db", str(copy))
+        assert missing.returncode == 1 and "no unrecognized condition #4242" in missing.stderr
+
+
 class TestEvents:
     def test_filters_by_actor_demand_and_kind(self, db: Path) -> None:
         """--actor, --demand and --kind each narrow the log."""

@@ -149,6 +149,30 @@ class TestUnrecognized:
             await store.close()
         assert [(u.articles, u.url[-1]) for u in unknown] == [(2, "1"), (1, "3")]
 
+    @pytest.mark.parametrize(
+        ("state", "kinds", "counted"),
+        [
+            # Dismissed: the same language is counted into the item, with no new delta.
+            ("dismissed", [], 2),
+            # Closed: done with, so the language unmatched again is a new item and delta.
+            ("closed", ["unrecognized_condition"], 1),
+        ],
+    )
+    async def test_a_dismissed_item_absorbs_and_a_closed_one_does_not(
+        self, tmp_path: Path, rules: RuleSet, state: str, kinds: list[str], counted: int
+    ) -> None:
+        """What ops decided about an unknown condition holds for its next sighting."""
+        db = tmp_path / "n.db"
+        await replay([article(1, CORRIDOR, T0)], db, rules)
+        async with Store.opened(db) as store:
+            (item,) = await store.unknown_conditions()
+            assert await store.set_unknown_state([item.id, 999], state) == [item.id]
+        later = await replay([article(2, CORRIDOR_AGAIN, T0 + timedelta(days=1))], db, rules)
+        assert [d.kind for d in later] == kinds
+        async with Store.opened(db) as store:
+            (first,) = [u for u in await store.unknown_conditions(states=(state,))]
+            assert (first.id, first.articles) == (item.id, counted)
+
     async def test_a_known_demand_is_not_unrecognized(self, tmp_path: Path, rules: RuleSet) -> None:
         """A sentence that yields a finding is never also an unknown condition."""
         deltas = await replay([article(1, STORY, T0)], tmp_path / "n.db", rules)

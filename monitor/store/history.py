@@ -304,8 +304,11 @@ async def _unknown(
     """Group an unknown condition into its actor's open items; a new item is a new delta."""
     when = published.timestamp()
     best: tuple[float, int] | None = None
+    # A dismissed item still absorbs its kind silently; a closed one is done with, so the same
+    # language unmatched again (the rule written for it misses it) is news again.
     for group, words in await db.execute_fetchall(
-        "SELECT id, words FROM unknown_conditions WHERE actor = ? AND state = 'open' ORDER BY id",
+        "SELECT id, words FROM unknown_conditions WHERE actor = ? "
+        "AND state IN ('open', 'dismissed') ORDER BY id",
         (unknown.actor,),
     ):
         score = resembles(unknown.words, json.loads(words))

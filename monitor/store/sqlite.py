@@ -193,6 +193,7 @@ class UnknownItem:
     articles: int
     sentence: str
     url: str
+    state: str = "open"  # open, closed (done with), dismissed (counted silently)
 
 
 def _pair_filter(actor: str | None, demand: str | None, table: str) -> tuple[str, list[Any]]:
@@ -829,14 +830,16 @@ class Store(OutboxQueries):
         ]
         return found
 
-    async def unknown_conditions(self, *, actor: str | None = None) -> list[UnknownItem]:
-        """The open items of demand language no rule knows, most seen first."""
+    async def unknown_conditions(
+        self, *, actor: str | None = None, states: tuple[str, ...] = ("open",)
+    ) -> list[UnknownItem]:
+        """The items of demand language no rule knows in these states, most seen first."""
         sql = (
             "SELECT u.id, u.actor, u.words, u.first_seen, u.last_seen, u.articles, d.sentence, "
-            "d.url FROM unknown_conditions u LEFT JOIN deltas d ON d.id = u.delta_id "
-            "WHERE u.state = 'open'"
+            "d.url, u.state FROM unknown_conditions u LEFT JOIN deltas d ON d.id = u.delta_id "
+            f"WHERE u.state IN ({', '.join('?' * len(states))})"
         )
-        params: list[Any] = []
+        params: list[Any] = list(states)
         if actor is not None:
             sql += " AND u.actor = ?"
             params.append(actor)
@@ -851,9 +854,24 @@ class Store(OutboxQueries):
                 articles=r[5],
                 sentence=r[6] or "",
                 url=r[7] or "",
+                state=r[8],
             )
             for r in rows
         ]
+
+    async def set_unknown_state(self, ids: list[int], state: str) -> list[int]:
+        """Close or dismiss unknown-condition items; returns the ids that exist."""
+        if state not in ("open", "closed", "dismissed"):
+            raise ValueError(f"no unknown-condition state {state!r}")
+        found = []
+        async with self._transaction() as db:
+            for item in ids:
+                cur = await db.execute(
+                    "UPDATE unknown_conditions SET state = ? WHERE id = ?", (state, item)
+                )
+                if cur.rowcount:
+                    found.append(item)
+        return found
 
     # -- outbox -----------------------------------------------------------------------------
 
