@@ -11,17 +11,22 @@ from __future__ import annotations
 __all__ = ["Sentence", "Tokens", "normalize_token", "phrase_terms", "split_sentences", "tokenize"]
 
 import bisect
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import accumulate, compress, repeat
+from typing import cast
 
 import Stemmer
 
 # A word is letters and digits (accents and combining marks included) with inner apostrophes
 # ("Moscow's") and dots ("U.S.", "3.5"), or a number with thousands commas. Hyphens and dashes
 # of every kind separate words, so "nuclear-free" and "nuclear free" are the same two terms.
-_WORD = re.compile(r"(?:\w|[\u0300-\u036f])+(?:['\u2019\u02bc.](?:\w|[\u0300-\u036f])+|,\d+)*")
+# Captured, so that splitting by it gives gap, word, gap, ..., word, gap, all in C; the running
+# sum of their lengths gives every offset, cheaper than a match object per word. (Possessive:
+# a word never gives back a character, and the engine need not remember where it could.)
+_WORD = re.compile(r"([\w\u0300-\u036f]++(?:['\u2019\u02bc.][\w\u0300-\u036f]++|,\d+)*+)")
 # A dot between two letters: the inside of an abbreviation ("U.S", before its last dot).
 _INNER_DOT = re.compile(r"\.(?=[^\W\d_])")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
@@ -50,9 +55,28 @@ _STEMMER = Stemmer.Stemmer("english")
 US = "u.s"  # "US" and "U.S." (the country), never the pronoun "us"
 
 
-@lru_cache(maxsize=65_536)
+# Raw word -> term. A plain dict read by ``map(dict.get, ...)`` costs far less per word than
+# an ``lru_cache`` call; news vocabulary is bounded, and the cache starts over when full.
+_TERMS: dict[str, str] = {}
+_TERMS_MAX = 1 << 17
+
+
 def normalize_token(raw: str) -> str:
     """The term a word stands for: case-, accent-, spelling- and inflection-free."""
+    term = _TERMS.get(raw)
+    if term is None:
+        term = _normalize(raw)
+        _remember({raw: term})
+    return term
+
+
+def _remember(terms: dict[str, str]) -> None:
+    if len(_TERMS) + len(terms) > _TERMS_MAX:
+        _TERMS.clear()
+    _TERMS.update(terms)
+
+
+def _normalize(raw: str) -> str:
     if raw == "US":
         return US
     if "." in raw and not raw[0].isdigit():
@@ -85,10 +109,11 @@ class Tokens:
 
 def tokenize(text: str) -> Tokens:
     """Split ``text`` into words, each with its character span and normalized term."""
-    found = list(_WORD.finditer(text))
-    starts = [m.start() for m in found]
-    ends = [m.end() for m in found]
-    words = list(map(re.Match.group, found))
+    pieces = _WORD.split(text)  # gap, word, gap, ..., word, gap
+    words = pieces[1::2]
+    bounds = list(accumulate(map(len, pieces)))  # where each piece ends
+    starts = bounds[0:-1:2]
+    ends = bounds[1::2]
     # A dotted abbreviation keeps its last dot: "U.S." (the word pattern stops before it).
     # Dots are few, so they are looked for, rather than every word looked at.
     for dot in _INNER_DOT.finditer(text):
@@ -102,7 +127,15 @@ def tokenize(text: str) -> Tokens:
         ):
             ends[i] += 1
             words[i] += "."
-    return Tokens(starts, ends, list(map(normalize_token, words)))
+    terms: list[str | None] = list(map(_TERMS.get, words))
+    if None in terms:
+        # New words: normalize each once, then fill them in (dict.get with the cached term as
+        # its default keeps this in C, and safe from a cache that starts over meanwhile).
+        missing = set(compress(words, map(operator.is_, terms, repeat(None))))
+        fresh = {word: _normalize(word) for word in missing}
+        _remember(fresh)
+        terms = list(map(fresh.get, words, terms))
+    return Tokens(starts, ends, cast(list[str], terms))  # no None is left
 
 
 def phrase_terms(phrase: str) -> tuple[str, ...]:
