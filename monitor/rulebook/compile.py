@@ -24,7 +24,8 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any
 
 import ahocorasick
@@ -97,6 +98,9 @@ class Matcher:
     order: Mapping[str, int]
     required: Mapping[str, tuple[frozenset[int], ...]]
     windows_of: Mapping[int, tuple[Window, ...]] = field(default_factory=dict)
+    # What each term is, read once per hit: its actor (or None), that alias's windows (or
+    # None when it always counts), its cue kinds and the demands it can trigger.
+    roles: Sequence[_Role] = ()
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
         """Tokenize ``text``, cut it into sentences and find every phrase in each.
@@ -106,63 +110,84 @@ class Matcher:
         """
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
-        by_sentence: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
-        if self.automaton is not None and tokens.terms:
+        found: dict[int, list[tuple[int, int, int]]] = {}  # sentence -> its hits, if any
+        terms = tokens.terms
+        if self.automaton is not None and terms:
             # Each key is " t1 t2 ", so a hit ends on the space after its last token: the
-            # space after token i is at cumulative length + i. Hits are few, tokens many, so
-            # each hit is placed by bisection rather than every token by a loop.
-            marks = [mark + i for i, mark in enumerate(accumulate(map(len, tokens.terms)), 1)]
+            # space after token i is at the sum of the lengths of terms 0..i, plus i + 1. Hits
+            # are few, tokens many, so each hit is placed by bisection rather than every token
+            # by a loop.
+            marks = list(accumulate(map(add, map(len, terms), repeat(1))))
             stops = [sentence.stop for sentence in sentences]
-            joined = " " + " ".join(tokens.terms) + " "
-            for end, term in self.automaton.iter(joined):
+            sizes = self.sizes
+            for end, term in self.automaton.iter(" " + " ".join(terms) + " "):
                 last = bisect_left(marks, end)
-                first = last - self.sizes[term] + 1
+                first = last - sizes[term] + 1
                 where = bisect_right(stops, first)
                 if stops[where] > last:
                     # Stored as (start, -stop) so plain sorting puts the longest first.
-                    by_sentence[where].append((first, -(last + 1), term))
+                    hit = (first, -(last + 1), term)
+                    if where in found:
+                        found[where].append(hit)
+                    else:
+                        found[where] = [hit]
         return Scan(
             text,
             tokens,
-            [self._sentence(s, hits, on) for s, hits in zip(sentences, by_sentence, strict=True)],
+            [
+                self._sentence(s, found[i], on) if i in found else _nothing(s)
+                for i, s in enumerate(sentences)
+            ],
         )
 
     def _sentence(
         self, sentence: Sentence, found: list[tuple[int, int, int]], on: dt.date | None
     ) -> SentenceScan:
-        if not found:
-            return SentenceScan(sentence, {}, [], [], [])
         hits: dict[int, list[tuple[int, int]]] = {}
         mentions: list[Mention] = []
         cues: list[Cue] = []
         demands: set[str] = set()
+        roles = self.roles
         # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
         # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
         # whatever its kind: "need to" (obligation) holds "need", "no longer demand" (drop)
         # holds "demand".
         actor_reach: dict[str, int] = {}
         cue_reach = -1
-        for start, minus_stop, term in sorted(found):
+        found.sort()
+        for start, minus_stop, term in found:
             stop = -minus_stop
-            hits.setdefault(term, []).append((start, stop))
-            actor = self.actor_of.get(term)
-            if actor is not None and on is not None and term in self.windows_of:
-                actor = actor if _valid(self.windows_of[term], on) else None
-            if actor is not None and actor_reach.get(actor, -1) < stop:
+            if term in hits:
+                hits[term].append((start, stop))
+            else:
+                hits[term] = [(start, stop)]
+            actor, windows, kinds, triggered = roles[term]
+            if (
+                actor is not None
+                and actor_reach.get(actor, -1) < stop
+                and (windows is None or on is None or _valid(windows, on))
+            ):
                 mentions.append(Mention(start, stop, actor))
                 actor_reach[actor] = stop
-            kinds = self.cues_of.get(term, ())
             if kinds and cue_reach < stop:
                 cues.extend(Cue(start, stop, kind) for kind in kinds)
                 cue_reach = stop
-            if term in self.demands_of:
-                demands.update(self.demands_of[term])
+            if triggered:
+                demands.update(triggered)
+        required = self.required
         possible = [
             demand
             for demand in sorted(demands, key=self.order.__getitem__)
-            if all(not terms.isdisjoint(hits) for terms in self.required[demand])
+            if not any(map(frozenset.isdisjoint, required[demand], repeat(hits)))
         ]
         return SentenceScan(sentence, hits, mentions, cues, possible)
+
+
+def _nothing(sentence: Sentence) -> SentenceScan:
+    return SentenceScan(sentence, {}, [], [], [])
+
+
+_Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[str, ...]]
 
 
 def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
@@ -241,6 +266,10 @@ def build_matcher(
     sizes = [0] * len(terms.index)
     for key, term in terms.index.items():
         sizes[term] = len(key)
+    roles = [
+        (actor_of.get(term), windows_of.get(term), cues_of.get(term, ()), demands_of.get(term, ()))
+        for term in range(len(terms.index))
+    ]
     return Matcher(
         automaton,
         tuple(sizes),
@@ -251,4 +280,5 @@ def build_matcher(
         {demand: index for index, demand in enumerate(nodes)},
         {demand: tuple(required_terms(node)) for demand, node in nodes.items()},
         windows_of,
+        tuple(roles),
     )
