@@ -163,7 +163,7 @@ def main() -> int:
         start = time.perf_counter()
         synthetic = load_rules([folder])
         load_s = time.perf_counter() - start
-    # What a reload spends on the automaton alone (the load above adds YAML and validation).
+    # What a reload spends on the trie alone (the load above adds YAML and validation).
     start = time.perf_counter()
     build_matcher(aliases, patterns, bundled.cues)
     compile_s = time.perf_counter() - start

@@ -1,9 +1,15 @@
-"""Compile a validated rule set into one automaton, and scan a text with it.
+"""Compile a validated rule set into one trie of terms, and scan a text with it.
 
 Every phrase of every demand pattern, actor alias and cue is normalized into a sequence of
-terms and added once to a single Aho-Corasick automaton over the space-joined terms of the
-text, so one pass finds all of them, overlapping ones included, on word boundaries. A scan
-then groups the hits by sentence, ready for :mod:`monitor.match` to weigh.
+terms and added once to a single trie keyed by whole terms (nested dicts). One pass over a
+text's terms finds all of them, overlapping ones included, on word boundaries by
+construction: only a word that begins some phrase starts a walk (those are picked out in C),
+and a walk goes no further than the phrases allow, nor past its sentence. A scan then groups
+the hits by sentence, ready for :mod:`monitor.match` to weigh.
+
+(This replaced an Aho-Corasick automaton over the space-joined terms: rules use few of a
+text's words, so most words cost one set look-up here, where the automaton stepped through
+every character and each hit then had to be mapped back to its words.)
 """
 
 from __future__ import annotations
@@ -16,19 +22,16 @@ __all__ = [
     "Mention",
     "Scan",
     "SentenceScan",
+    "Trie",
     "Window",
     "build_matcher",
 ]
 
 import datetime as dt
-from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
-from operator import add
-from typing import Any
-
-import ahocorasick
+from itertools import compress, count, repeat
+from typing import Any, TypeAlias
 
 from monitor.rulebook.patterns import (
     AllOf,
@@ -67,7 +70,7 @@ class Cue:
 
 @dataclass(frozen=True)
 class SentenceScan:
-    """What the automaton found in one sentence."""
+    """What the scan found in one sentence."""
 
     sentence: Sentence
     hits: dict[int, list[tuple[int, int]]]
@@ -87,9 +90,9 @@ class Scan:
 
 @dataclass(frozen=True)
 class Matcher:
-    """The compiled rule set: the automaton and what each of its terms means."""
+    """The compiled rule set: the trie of phrases and what each of its terms means."""
 
-    automaton: Any  # ahocorasick.Automaton, or None when there is nothing to find
+    trie: Mapping[str, Trie]  # first word -> the phrases that start with it
     sizes: tuple[int, ...]  # words per term
     actor_of: Mapping[int, str]
     cues_of: Mapping[int, tuple[str, ...]]
@@ -110,33 +113,36 @@ class Matcher:
         """
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
-        found: dict[int, list[tuple[int, int, int]]] = {}  # sentence -> its hits, if any
         terms = tokens.terms
-        if self.automaton is not None and terms:
-            # Each key is " t1 t2 ", so a hit ends on the space after its last token: the
-            # space after token i is at the sum of the lengths of terms 0..i, plus i + 1. Hits
-            # are few, tokens many, so each hit is placed by bisection rather than every token
-            # by a loop.
-            marks = list(accumulate(map(add, map(len, terms), repeat(1))))
+        # Each sentence's hits as (start, -stop, term): plain sorting puts the longest first.
+        found: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
+        trie = self.trie
+        if trie and terms:
             stops = [sentence.stop for sentence in sentences]
-            sizes = self.sizes
-            for end, term in self.automaton.iter(" " + " ".join(terms) + " "):
-                last = bisect_left(marks, end)
-                first = last - sizes[term] + 1
-                where = bisect_right(stops, first)
-                if stops[where] > last:
-                    # Stored as (start, -stop) so plain sorting puts the longest first.
-                    hit = (first, -(last + 1), term)
-                    if where in found:
-                        found[where].append(hit)
-                    else:
-                        found[where] = [hit]
+            where = 0
+            for first in compress(count(), map(trie.__contains__, terms)):
+                while stops[where] <= first:
+                    where += 1
+                stop = stops[where]  # a phrase ends in the sentence it starts in
+                hits = found[where]
+                children, term = trie[terms[first]]
+                after = first + 1
+                if term is not None:
+                    hits.append((first, -after, term))
+                while children and after < stop:
+                    node = children.get(terms[after])
+                    if node is None:
+                        break
+                    children, term = node
+                    after += 1
+                    if term is not None:
+                        hits.append((first, -after, term))
         return Scan(
             text,
             tokens,
             [
-                self._sentence(s, found[i], on) if i in found else _nothing(s)
-                for i, s in enumerate(sentences)
+                self._sentence(s, hits, on) if hits else _nothing(s)
+                for s, hits in zip(sentences, found, strict=True)
             ],
         )
 
@@ -188,6 +194,26 @@ def _nothing(sentence: Sentence) -> SentenceScan:
 
 
 _Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[str, ...]]
+# A trie node: the phrases that go on by one more word (None: none do), and the phrase that
+# ends here, if one does.
+Trie: TypeAlias = tuple["dict[str, Trie] | None", int | None]
+
+
+def _trie(phrases: Mapping[tuple[str, ...], int]) -> dict[str, Trie]:
+    """The phrases (term sequences, each with its number) as a trie of whole terms."""
+    root: dict[str, Any] = {}
+    for key, term in phrases.items():
+        level = root
+        for depth, word in enumerate(key, 1):
+            node = level.setdefault(word, [{}, None])
+            if depth == len(key):
+                node[1] = term
+            level = node[0]
+
+    def freeze(level: dict[str, Any]) -> dict[str, Trie]:
+        return {word: (freeze(below) or None, term) for word, (below, term) in level.items()}
+
+    return freeze(root)
 
 
 def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
@@ -197,7 +223,7 @@ def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
 
 
 class _Terms:
-    """Interns phrases: one automaton key per distinct sequence of terms."""
+    """Interns phrases: one trie entry per distinct sequence of terms."""
 
     def __init__(self) -> None:
         self.index: dict[tuple[str, ...], int] = {}
@@ -257,12 +283,6 @@ def build_matcher(
     for demand, node in nodes.items():
         for term in positive_terms(node):
             demands_of[term] = (*demands_of.get(term, ()), demand)
-    automaton = None
-    if terms.index:
-        automaton = ahocorasick.Automaton()
-        for key, term in terms.index.items():
-            automaton.add_word(" " + " ".join(key) + " ", term)
-        automaton.make_automaton()
     sizes = [0] * len(terms.index)
     for key, term in terms.index.items():
         sizes[term] = len(key)
@@ -271,7 +291,7 @@ def build_matcher(
         for term in range(len(terms.index))
     ]
     return Matcher(
-        automaton,
+        _trie(terms.index),
         tuple(sizes),
         actor_of,
         cues_of,
