@@ -102,8 +102,12 @@ class Matcher:
     required: Mapping[str, tuple[frozenset[int], ...]]
     windows_of: Mapping[int, tuple[Window, ...]] = field(default_factory=dict)
     # What each term is, read once per hit: its actor (or None), that alias's windows (or
-    # None when it always counts), its cue kinds and the demands it can trigger.
+    # None when it always counts), its cue kinds and the demands it can trigger (by number).
     roles: Sequence[_Role] = ()
+    # The demands in rule order, and for each the term sets ``required`` lists, or None when
+    # any of its own phrases is enough (a list of phrases: whatever triggered it satisfies it).
+    demand_ids: Sequence[str] = ()
+    checks: Sequence[tuple[frozenset[int], ...] | None] = ()
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
         """Tokenize ``text``, cut it into sentences and find every phrase in each.
@@ -152,7 +156,7 @@ class Matcher:
         hits: dict[int, list[tuple[int, int]]] = {}
         mentions: list[Mention] = []
         cues: list[Cue] = []
-        demands: set[str] = set()
+        demands: set[int] = set()
         roles = self.roles
         # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
         # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
@@ -180,11 +184,12 @@ class Matcher:
                 cue_reach = stop
             if triggered:
                 demands.update(triggered)
-        required = self.required
+        names, checks = self.demand_ids, self.checks
         possible = [
-            demand
-            for demand in sorted(demands, key=self.order.__getitem__)
-            if not any(map(frozenset.isdisjoint, required[demand], repeat(hits)))
+            names[demand]
+            for demand in sorted(demands)
+            if (needs := checks[demand]) is None
+            or not any(map(frozenset.isdisjoint, needs, repeat(hits)))
         ]
         return SentenceScan(sentence, hits, mentions, cues, possible)
 
@@ -193,7 +198,7 @@ def _nothing(sentence: Sentence) -> SentenceScan:
     return SentenceScan(sentence, {}, [], [], [])
 
 
-_Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[str, ...]]
+_Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
 # A trie node: the phrases that go on by one more word (None: none do), and the phrase that
 # ends here, if one does.
 Trie: TypeAlias = tuple["dict[str, Trie] | None", int | None]
@@ -286,9 +291,20 @@ def build_matcher(
     sizes = [0] * len(terms.index)
     for key, term in terms.index.items():
         sizes[term] = len(key)
+    number = {demand: index for index, demand in enumerate(nodes)}
     roles = [
-        (actor_of.get(term), windows_of.get(term), cues_of.get(term, ()), demands_of.get(term, ()))
+        (
+            actor_of.get(term),
+            windows_of.get(term),
+            cues_of.get(term, ()),
+            tuple(number[demand] for demand in demands_of.get(term, ())),
+        )
         for term in range(len(terms.index))
+    ]
+    required = {demand: tuple(required_terms(node)) for demand, node in nodes.items()}
+    checks = [
+        None if needs == (frozenset(positive_terms(nodes[demand])),) else needs
+        for demand, needs in required.items()
     ]
     return Matcher(
         _trie(terms.index),
@@ -297,8 +313,10 @@ def build_matcher(
         cues_of,
         demands_of,
         nodes,
-        {demand: index for index, demand in enumerate(nodes)},
-        {demand: tuple(required_terms(node)) for demand, node in nodes.items()},
+        number,
+        required,
         windows_of,
         tuple(roles),
+        tuple(nodes),
+        tuple(checks),
     )
