@@ -7,7 +7,6 @@ import textwrap
 from datetime import date
 from pathlib import Path
 
-import ahocorasick
 import pytest
 
 from monitor.errors import Problem, RuleError
@@ -95,11 +94,17 @@ class TestBundledPack:
             assert sum(e.should_match for e in examples) >= 2, demand
             assert sum(not e.should_match for e in examples) >= 2, demand
 
-    def test_compiled_into_one_automaton(self) -> None:
-        """All phrases, aliases and cues live in a single Aho-Corasick automaton."""
+    def test_compiled_into_one_trie(self) -> None:
+        """All phrases, aliases and cues live in a single trie of terms, each once."""
         rules = load_rules([bundled_rules_dir()])
-        assert isinstance(rules.matcher.automaton, ahocorasick.Automaton)
-        assert len(rules.matcher.automaton) == len(rules.matcher.sizes) > 300
+        ends: list[int] = []
+        levels = [rules.matcher.trie]
+        while levels:
+            for below, term in levels.pop().values():
+                ends += [] if term is None else [term]
+                levels += [] if below is None else [below]
+        assert sorted(ends) == list(range(len(rules.matcher.sizes)))
+        assert len(ends) > 300
 
     def test_version_is_a_hash_of_the_contents(self, tmp_path: Path) -> None:
         """The version is stable for the same files and changes when a rule changes."""

@@ -1,9 +1,15 @@
-"""Compile a validated rule set into one automaton, and scan a text with it.
+"""Compile a validated rule set into one trie of terms, and scan a text with it.
 
 Every phrase of every demand pattern, actor alias and cue is normalized into a sequence of
-terms and added once to a single Aho-Corasick automaton over the space-joined terms of the
-text, so one pass finds all of them, overlapping ones included, on word boundaries. A scan
-then groups the hits by sentence, ready for :mod:`monitor.match` to weigh.
+terms and added once to a single trie keyed by whole terms (nested dicts). One pass over a
+text's terms finds all of them, overlapping ones included, on word boundaries by
+construction: only a word that begins some phrase starts a walk (those are picked out in C),
+and a walk goes no further than the phrases allow, nor past its sentence. A scan then groups
+the hits by sentence, ready for :mod:`monitor.match` to weigh.
+
+(This replaced an Aho-Corasick automaton over the space-joined terms: rules use few of a
+text's words, so most words cost one set look-up here, where the automaton stepped through
+every character and each hit then had to be mapped back to its words.)
 """
 
 from __future__ import annotations
@@ -16,18 +22,16 @@ __all__ = [
     "Mention",
     "Scan",
     "SentenceScan",
+    "Trie",
     "Window",
     "build_matcher",
 ]
 
 import datetime as dt
-from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from typing import Any
-
-import ahocorasick
+from itertools import compress, count, repeat
+from typing import Any, TypeAlias
 
 from monitor.rulebook.patterns import (
     AllOf,
@@ -66,7 +70,7 @@ class Cue:
 
 @dataclass(frozen=True)
 class SentenceScan:
-    """What the automaton found in one sentence."""
+    """What the scan found in one sentence."""
 
     sentence: Sentence
     hits: dict[int, list[tuple[int, int]]]
@@ -86,9 +90,9 @@ class Scan:
 
 @dataclass(frozen=True)
 class Matcher:
-    """The compiled rule set: the automaton and what each of its terms means."""
+    """The compiled rule set: the trie of phrases and what each of its terms means."""
 
-    automaton: Any  # ahocorasick.Automaton, or None when there is nothing to find
+    trie: Mapping[str, Trie]  # first word -> the phrases that start with it
     sizes: tuple[int, ...]  # words per term
     actor_of: Mapping[int, str]
     cues_of: Mapping[int, tuple[str, ...]]
@@ -97,6 +101,13 @@ class Matcher:
     order: Mapping[str, int]
     required: Mapping[str, tuple[frozenset[int], ...]]
     windows_of: Mapping[int, tuple[Window, ...]] = field(default_factory=dict)
+    # What each term is, read once per hit: its actor (or None), that alias's windows (or
+    # None when it always counts), its cue kinds and the demands it can trigger (by number).
+    roles: Sequence[_Role] = ()
+    # The demands in rule order, and for each the term sets ``required`` lists, or None when
+    # any of its own phrases is enough (a list of phrases: whatever triggered it satisfies it).
+    demand_ids: Sequence[str] = ()
+    checks: Sequence[tuple[frozenset[int], ...] | None] = ()
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
         """Tokenize ``text``, cut it into sentences and find every phrase in each.
@@ -106,63 +117,108 @@ class Matcher:
         """
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
-        by_sentence: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
-        if self.automaton is not None and tokens.terms:
-            # Each key is " t1 t2 ", so a hit ends on the space after its last token: the
-            # space after token i is at cumulative length + i. Hits are few, tokens many, so
-            # each hit is placed by bisection rather than every token by a loop.
-            marks = [mark + i for i, mark in enumerate(accumulate(map(len, tokens.terms)), 1)]
+        terms = tokens.terms
+        # Each sentence's hits as (start, -stop, term): plain sorting puts the longest first.
+        found: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
+        trie = self.trie
+        if trie and terms:
             stops = [sentence.stop for sentence in sentences]
-            joined = " " + " ".join(tokens.terms) + " "
-            for end, term in self.automaton.iter(joined):
-                last = bisect_left(marks, end)
-                first = last - self.sizes[term] + 1
-                where = bisect_right(stops, first)
-                if stops[where] > last:
-                    # Stored as (start, -stop) so plain sorting puts the longest first.
-                    by_sentence[where].append((first, -(last + 1), term))
+            where = 0
+            for first in compress(count(), map(trie.__contains__, terms)):
+                while stops[where] <= first:
+                    where += 1
+                stop = stops[where]  # a phrase ends in the sentence it starts in
+                hits = found[where]
+                children, term = trie[terms[first]]
+                after = first + 1
+                if term is not None:
+                    hits.append((first, -after, term))
+                while children and after < stop:
+                    node = children.get(terms[after])
+                    if node is None:
+                        break
+                    children, term = node
+                    after += 1
+                    if term is not None:
+                        hits.append((first, -after, term))
         return Scan(
             text,
             tokens,
-            [self._sentence(s, hits, on) for s, hits in zip(sentences, by_sentence, strict=True)],
+            [
+                self._sentence(s, hits, on) if hits else _nothing(s)
+                for s, hits in zip(sentences, found, strict=True)
+            ],
         )
 
     def _sentence(
         self, sentence: Sentence, found: list[tuple[int, int, int]], on: dt.date | None
     ) -> SentenceScan:
-        if not found:
-            return SentenceScan(sentence, {}, [], [], [])
         hits: dict[int, list[tuple[int, int]]] = {}
         mentions: list[Mention] = []
         cues: list[Cue] = []
-        demands: set[str] = set()
+        demands: set[int] = set()
+        roles = self.roles
         # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
         # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
         # whatever its kind: "need to" (obligation) holds "need", "no longer demand" (drop)
         # holds "demand".
         actor_reach: dict[str, int] = {}
         cue_reach = -1
-        for start, minus_stop, term in sorted(found):
+        found.sort()
+        for start, minus_stop, term in found:
             stop = -minus_stop
-            hits.setdefault(term, []).append((start, stop))
-            actor = self.actor_of.get(term)
-            if actor is not None and on is not None and term in self.windows_of:
-                actor = actor if _valid(self.windows_of[term], on) else None
-            if actor is not None and actor_reach.get(actor, -1) < stop:
+            if term in hits:
+                hits[term].append((start, stop))
+            else:
+                hits[term] = [(start, stop)]
+            actor, windows, kinds, triggered = roles[term]
+            if (
+                actor is not None
+                and actor_reach.get(actor, -1) < stop
+                and (windows is None or on is None or _valid(windows, on))
+            ):
                 mentions.append(Mention(start, stop, actor))
                 actor_reach[actor] = stop
-            kinds = self.cues_of.get(term, ())
             if kinds and cue_reach < stop:
                 cues.extend(Cue(start, stop, kind) for kind in kinds)
                 cue_reach = stop
-            if term in self.demands_of:
-                demands.update(self.demands_of[term])
+            if triggered:
+                demands.update(triggered)
+        names, checks = self.demand_ids, self.checks
         possible = [
-            demand
-            for demand in sorted(demands, key=self.order.__getitem__)
-            if all(not terms.isdisjoint(hits) for terms in self.required[demand])
+            names[demand]
+            for demand in sorted(demands)
+            if (needs := checks[demand]) is None
+            or not any(map(frozenset.isdisjoint, needs, repeat(hits)))
         ]
         return SentenceScan(sentence, hits, mentions, cues, possible)
+
+
+def _nothing(sentence: Sentence) -> SentenceScan:
+    return SentenceScan(sentence, {}, [], [], [])
+
+
+_Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
+# A trie node: the phrases that go on by one more word (None: none do), and the phrase that
+# ends here, if one does.
+Trie: TypeAlias = tuple["dict[str, Trie] | None", int | None]
+
+
+def _trie(phrases: Mapping[tuple[str, ...], int]) -> dict[str, Trie]:
+    """The phrases (term sequences, each with its number) as a trie of whole terms."""
+    root: dict[str, Any] = {}
+    for key, term in phrases.items():
+        level = root
+        for depth, word in enumerate(key, 1):
+            node = level.setdefault(word, [{}, None])
+            if depth == len(key):
+                node[1] = term
+            level = node[0]
+
+    def freeze(level: dict[str, Any]) -> dict[str, Trie]:
+        return {word: (freeze(below) or None, term) for word, (below, term) in level.items()}
+
+    return freeze(root)
 
 
 def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
@@ -172,7 +228,7 @@ def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
 
 
 class _Terms:
-    """Interns phrases: one automaton key per distinct sequence of terms."""
+    """Interns phrases: one trie entry per distinct sequence of terms."""
 
     def __init__(self) -> None:
         self.index: dict[tuple[str, ...], int] = {}
@@ -232,23 +288,35 @@ def build_matcher(
     for demand, node in nodes.items():
         for term in positive_terms(node):
             demands_of[term] = (*demands_of.get(term, ()), demand)
-    automaton = None
-    if terms.index:
-        automaton = ahocorasick.Automaton()
-        for key, term in terms.index.items():
-            automaton.add_word(" " + " ".join(key) + " ", term)
-        automaton.make_automaton()
     sizes = [0] * len(terms.index)
     for key, term in terms.index.items():
         sizes[term] = len(key)
+    number = {demand: index for index, demand in enumerate(nodes)}
+    roles = [
+        (
+            actor_of.get(term),
+            windows_of.get(term),
+            cues_of.get(term, ()),
+            tuple(number[demand] for demand in demands_of.get(term, ())),
+        )
+        for term in range(len(terms.index))
+    ]
+    required = {demand: tuple(required_terms(node)) for demand, node in nodes.items()}
+    checks = [
+        None if needs == (frozenset(positive_terms(nodes[demand])),) else needs
+        for demand, needs in required.items()
+    ]
     return Matcher(
-        automaton,
+        _trie(terms.index),
         tuple(sizes),
         actor_of,
         cues_of,
         demands_of,
         nodes,
-        {demand: index for index, demand in enumerate(nodes)},
-        {demand: tuple(required_terms(node)) for demand, node in nodes.items()},
+        number,
+        required,
         windows_of,
+        tuple(roles),
+        tuple(nodes),
+        tuple(checks),
     )

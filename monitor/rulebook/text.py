@@ -11,17 +11,22 @@ from __future__ import annotations
 __all__ = ["Sentence", "Tokens", "normalize_token", "phrase_terms", "split_sentences", "tokenize"]
 
 import bisect
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import accumulate, compress, repeat
+from typing import cast
 
 import Stemmer
 
 # A word is letters and digits (accents and combining marks included) with inner apostrophes
 # ("Moscow's") and dots ("U.S.", "3.5"), or a number with thousands commas. Hyphens and dashes
 # of every kind separate words, so "nuclear-free" and "nuclear free" are the same two terms.
-_WORD = re.compile(r"(?:\w|[\u0300-\u036f])+(?:['\u2019\u02bc.](?:\w|[\u0300-\u036f])+|,\d+)*")
+# Captured, so that splitting by it gives gap, word, gap, ..., word, gap, all in C; the running
+# sum of their lengths gives every offset, cheaper than a match object per word. (Possessive:
+# a word never gives back a character, and the engine need not remember where it could.)
+_WORD = re.compile(r"([\w\u0300-\u036f]++(?:['\u2019\u02bc.][\w\u0300-\u036f]++|,\d+)*+)")
 # A dot between two letters: the inside of an abbreviation ("U.S", before its last dot).
 _INNER_DOT = re.compile(r"\.(?=[^\W\d_])")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
@@ -50,9 +55,28 @@ _STEMMER = Stemmer.Stemmer("english")
 US = "u.s"  # "US" and "U.S." (the country), never the pronoun "us"
 
 
-@lru_cache(maxsize=65_536)
+# Raw word -> term. A plain dict read by ``map(dict.get, ...)`` costs far less per word than
+# an ``lru_cache`` call; news vocabulary is bounded, and the cache starts over when full.
+_TERMS: dict[str, str] = {}
+_TERMS_MAX = 1 << 17
+
+
 def normalize_token(raw: str) -> str:
     """The term a word stands for: case-, accent-, spelling- and inflection-free."""
+    term = _TERMS.get(raw)
+    if term is None:
+        term = _normalize(raw)
+        _remember({raw: term})
+    return term
+
+
+def _remember(terms: dict[str, str]) -> None:
+    if len(_TERMS) + len(terms) > _TERMS_MAX:
+        _TERMS.clear()
+    _TERMS.update(terms)
+
+
+def _normalize(raw: str) -> str:
     if raw == "US":
         return US
     if "." in raw and not raw[0].isdigit():
@@ -85,10 +109,11 @@ class Tokens:
 
 def tokenize(text: str) -> Tokens:
     """Split ``text`` into words, each with its character span and normalized term."""
-    found = list(_WORD.finditer(text))
-    starts = [m.start() for m in found]
-    ends = [m.end() for m in found]
-    words = list(map(re.Match.group, found))
+    pieces = _WORD.split(text)  # gap, word, gap, ..., word, gap
+    words = pieces[1::2]
+    bounds = list(accumulate(map(len, pieces)))  # where each piece ends
+    starts = bounds[0:-1:2]
+    ends = bounds[1::2]
     # A dotted abbreviation keeps its last dot: "U.S." (the word pattern stops before it).
     # Dots are few, so they are looked for, rather than every word looked at.
     for dot in _INNER_DOT.finditer(text):
@@ -102,7 +127,15 @@ def tokenize(text: str) -> Tokens:
         ):
             ends[i] += 1
             words[i] += "."
-    return Tokens(starts, ends, list(map(normalize_token, words)))
+    terms: list[str | None] = list(map(_TERMS.get, words))
+    if None in terms:
+        # New words: normalize each once, then fill them in (dict.get with the cached term as
+        # its default keeps this in C, and safe from a cache that starts over meanwhile).
+        missing = set(compress(words, map(operator.is_, terms, repeat(None))))
+        fresh = {word: _normalize(word) for word in missing}
+        _remember(fresh)
+        terms = list(map(fresh.get, words, terms))
+    return Tokens(starts, ends, cast(list[str], terms))  # no None is left
 
 
 def phrase_terms(phrase: str) -> tuple[str, ...]:
@@ -123,6 +156,7 @@ class Sentence:
 _TERMINALS = frozenset(".!?\u2026")
 _CLOSERS = frozenset("\"'\u201d\u2019\u00bb)]")
 _OPENERS = frozenset("\"'\u201c\u2018\u00ab([")
+_STOPS = "".join(_TERMINALS | _CLOSERS)
 
 
 # Abbreviations that never end a sentence (titles), or end one only when no number follows.
@@ -147,14 +181,12 @@ def _ends_sentence(text: str, tokens: Tokens, i: int) -> int | None:
     """Where the sentence ends if one ends after token ``i`` (and before ``i + 1``), else None."""
     end = tokens.ends[i]
     gap = text[end : tokens.starts[i + 1]]
-    run = 0
-    while run < len(gap) and (gap[run] in _TERMINALS or gap[run] in _CLOSERS):
-        run += 1
+    run = len(gap) - len(gap.lstrip(_STOPS))  # the stops and closing marks after the word
     if "\n" in gap:
         return end + run
     word = text[tokens.starts[i] : end]
     after = text[tokens.starts[i + 1] : tokens.ends[i + 1]]
-    if not any(c in _TERMINALS for c in gap[:run]):
+    if _TERMINALS.isdisjoint(gap[:run]):
         # "... in the U.S. The talks": the dot belongs to the token itself.
         if word.endswith(".") and gap.isspace() and after in _STARTERS:
             return end
@@ -167,9 +199,9 @@ def _ends_sentence(text: str, tokens: Tokens, i: int) -> int | None:
             return None  # "Jan. 5", "No. 2"
         if key in _WEAK and after not in _STARTERS:
             return None
-    if any(c in _CLOSERS for c in gap[:run]) and _attribution_follows(text, tokens, i + 1):
+    if not _CLOSERS.isdisjoint(gap[:run]) and _attribution_follows(text, tokens, i + 1):
         return None  # "Never!" Lavrov said: the quote and who said it are one sentence
-    if after[0].isupper() or after[0].isdigit() or any(c in _OPENERS for c in gap[run:]):
+    if after[0].isupper() or after[0].isdigit() or not _OPENERS.isdisjoint(gap[run:]):
         return end + run
     return None  # "e.g. the", "3 p.m. local time"
 
@@ -206,7 +238,19 @@ def _skip_space(text: str, pos: int, limit: int) -> int:
     return pos
 
 
-_BREAKS = re.compile("[.!?\u2026\n]")
+_BREAKS = ".!?\u2026\n"
+
+
+def _breaks(text: str) -> list[int]:
+    """Where the characters that can end a sentence are: str.find runs in C and skips ahead
+    faster than a regular expression steps through every character."""
+    found = []
+    for char in _BREAKS:
+        at = text.find(char)
+        while at >= 0:
+            found.append(at)
+            at = text.find(char, at + 1)
+    return found
 
 
 def split_sentences(text: str, tokens: Tokens) -> list[Sentence]:
@@ -215,13 +259,13 @@ def split_sentences(text: str, tokens: Tokens) -> list[Sentence]:
     if not count:
         return []
     # Only a word followed by a stop, a newline, or a dot of its own can end a sentence.
-    candidates = sorted(
-        {bisect.bisect_right(tokens.starts, found.start()) - 1 for found in _BREAKS.finditer(text)}
-    )
+    # (Each is found as the number of words that start at or before a break, less one.)
+    candidates = sorted(set(map(bisect.bisect_right, repeat(tokens.starts), _breaks(text))))
     sentences: list[Sentence] = []
     first = 0
     start = _skip_space(text, 0, tokens.starts[0])
-    for i in candidates:
+    for following in candidates:
+        i = following - 1
         if i < 0 or i >= count - 1:
             continue
         end = _ends_sentence(text, tokens, i)
