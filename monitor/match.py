@@ -354,13 +354,17 @@ def _voices(
         for cue in cues
     ]
     speaker = _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
-    words = range(first, sentence.sentence.stop)
-    pronoun = any(terms[i] in _PRONOUNS for i in words)
-    first_person = any(terms[i] in _FIRST_PERSON for i in words) or any(
-        terms[i] == _THE_WORD
-        and terms[i + 1] in _TITLES
-        and (i + 2 >= len(terms) or terms[i + 2] != _OF_WORD)
-        for i in range(first, sentence.sentence.stop - 1)
+    words = set(terms[first : sentence.sentence.stop])
+    pronoun = not _PRONOUNS.isdisjoint(words)
+    first_person = not _FIRST_PERSON.isdisjoint(words) or (
+        _THE_WORD in words
+        and not _TITLES.isdisjoint(words)
+        and any(
+            terms[i] == _THE_WORD
+            and terms[i + 1] in _TITLES
+            and (i + 2 >= len(terms) or terms[i + 2] != _OF_WORD)
+            for i in range(first, sentence.sentence.stop - 1)
+        )
     )
     return _Voices(ties, speaker, eligible, pronoun, first_person)
 
@@ -513,6 +517,9 @@ def _historical(scan: Scan, sentence: SentenceScan, year: int | None) -> bool:
     if any(cue.kind == "historical" for cue in sentence.cues):
         return True
     tokens = scan.tokens
+    first, stop = sentence.sentence.first, sentence.sentence.stop
+    if not any(len(term) == 4 and term.isdigit() for term in tokens.terms[first:stop]):
+        return False  # no year named
     words = [
         scan.text[tokens.starts[i] : tokens.ends[i]]
         for i in range(sentence.sentence.first, sentence.sentence.stop)
