@@ -3,8 +3,9 @@
 Every phrase of every demand pattern, actor alias and cue is normalized into a sequence of
 terms and added once to a single trie keyed by whole terms (nested dicts). One pass over a
 text's terms finds all of them, overlapping ones included, on word boundaries by
-construction: only a word that begins some phrase starts a walk (those are picked out in C),
-and a walk goes no further than the phrases allow, nor past its sentence. A scan then groups
+construction: one-word phrases are picked out in C by a set look-up per word, and only a
+pair of words that begins a longer phrase (also picked out in C) starts a walk in Python,
+which goes no further than the phrases allow, nor past its sentence. A scan then groups
 the hits by sentence, ready for :mod:`monitor.match` to weigh.
 
 (This replaced an Aho-Corasick automaton over the space-joined terms: rules use few of a
@@ -28,9 +29,10 @@ __all__ = [
 ]
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count, repeat
+from itertools import compress, count, pairwise, repeat
 from typing import Any, TypeAlias
 
 from monitor.rulebook.patterns import (
@@ -108,6 +110,11 @@ class Matcher:
     # any of its own phrases is enough (a list of phrases: whatever triggered it satisfies it).
     demand_ids: Sequence[str] = ()
     checks: Sequence[tuple[frozenset[int], ...] | None] = ()
+    # The phrases of one word (word -> phrase number), and the first two words of every longer
+    # phrase: both are looked up for every word of a text in C, so that Python only walks the
+    # trie where a longer phrase may begin.
+    singles: Mapping[str, int] = field(default_factory=dict)
+    pairs: frozenset[tuple[str, str]] = frozenset()
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
         """Tokenize ``text``, cut it into sentences and find every phrase in each.
@@ -120,19 +127,18 @@ class Matcher:
         terms = tokens.terms
         # Each sentence's hits as (start, -stop, term): plain sorting puts the longest first.
         found: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
-        trie = self.trie
-        if trie and terms:
+        if terms:
             stops = [sentence.stop for sentence in sentences]
-            where = 0
-            for first in compress(count(), map(trie.__contains__, terms)):
-                while stops[where] <= first:
-                    where += 1
+            singles = self.singles
+            for first in compress(count(), map(singles.__contains__, terms)):
+                found[bisect_right(stops, first)].append((first, -first - 1, singles[terms[first]]))
+            trie = self.trie
+            for first in compress(count(), map(self.pairs.__contains__, pairwise(terms))):
+                where = bisect_right(stops, first)
                 stop = stops[where]  # a phrase ends in the sentence it starts in
                 hits = found[where]
-                children, term = trie[terms[first]]
+                children = trie[terms[first]][0]
                 after = first + 1
-                if term is not None:
-                    hits.append((first, -after, term))
                 while children and after < stop:
                     node = children.get(terms[after])
                     if node is None:
@@ -306,6 +312,8 @@ def build_matcher(
         None if needs == (frozenset(positive_terms(nodes[demand])),) else needs
         for demand, needs in required.items()
     ]
+    singles = {key[0]: term for key, term in terms.index.items() if len(key) == 1}
+    pairs = frozenset((key[0], key[1]) for key in terms.index if len(key) > 1)
     return Matcher(
         _trie(terms.index),
         tuple(sizes),
@@ -319,4 +327,6 @@ def build_matcher(
         tuple(roles),
         tuple(nodes),
         tuple(checks),
+        singles,
+        pairs,
     )
