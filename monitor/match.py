@@ -29,7 +29,7 @@ no cue word: "fighting for the denazification of Ukraine").
 
 from __future__ import annotations
 
-__all__ = ["match"]
+__all__ = ["findings_in", "match"]
 
 import bisect
 import datetime as dt
@@ -161,7 +161,15 @@ def match(
     """
     if year is None and on is not None:
         year = on.year
-    scan = rules.matcher.scan(text, on)
+    return findings_in(rules.matcher.scan(text, on), rules, year=year, voice=voice)
+
+
+def findings_in(
+    scan: Scan, rules: RuleSet, *, year: int | None = None, voice: str | None = None
+) -> list[Finding]:
+    """:func:`match` on a text already scanned with ``rules.matcher.scan(text, on)``: the
+    pipeline scans an article once and reads both its findings and its unrecognized
+    conditions (:func:`monitor.unknown.unrecognized`) off the one scan."""
     found: dict[tuple[str, str, str], Finding] = {}
     recent: deque[_Earlier] = deque(maxlen=CARRY)
     for sentence in scan.sentences:

@@ -23,7 +23,7 @@ import structlog
 from monitor.deltas import Judging
 from monitor.errors import ExtractError, FetchError, NewsmonError
 from monitor.extract import extract_text
-from monitor.match import match
+from monitor.match import findings_in
 from monitor.metrics import Metrics
 from monitor.model import Article, Delta, Finding
 from monitor.pool import CpuPool
@@ -294,8 +294,9 @@ class Pipeline:
             article = await self._article(item)
             # The date lets the matcher tell a past year ("in 2021 Moscow insisted") from now,
             # and an official in office from one who has left it.
-            findings = match(article.text, self.rules, on=published.date(), voice=item.voice)
-            unknowns = unrecognized(article.text, self.rules, findings)
+            scan = self.rules.matcher.scan(article.text, published.date())
+            findings = findings_in(scan, self.rules, year=published.year, voice=item.voice)
+            unknowns = unrecognized(scan, findings)
         except Exception as exc:  # recorded on the item by record_item, in order
             return ReadItem(None, published, [], [], exc)
         return ReadItem(article, published, findings, unknowns)

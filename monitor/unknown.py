@@ -5,19 +5,17 @@ Kremlin's conditions", "Russia calls for") but which yielded no finding is an *u
 condition*. Its content words (the terms after the cue, without actors, cues and function
 words) describe it, so that similar sentences group into one open item.
 
-Built on the rule set's compiled matcher (``rules.matcher.scan``), like :mod:`monitor.match`.
+Read off the same scan as the findings (``rules.matcher.scan``), so an article is scanned once.
 """
 
 from __future__ import annotations
 
 __all__ = ["GROUP_SIMILARITY", "Unknown", "resembles", "unrecognized"]
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.model import Finding
-from monitor.rulebook import RuleSet
 from monitor.rulebook.compile import Cue, Scan
 from monitor.rulebook.text import phrase_terms
 
@@ -77,71 +75,18 @@ def _strong(cue: Cue, scan: Scan) -> bool:
     return cue.kind == "demand" and tuple(scan.tokens.terms[cue.start : cue.stop]) in _STRONG
 
 
-# Where a strong cue may be, found without tokenizing: only the text around these is scanned.
-# Generous on purpose (the scan decides); it must never miss a form the stemmer would fold.
-_CUE_HINT = re.compile(
-    r"\b(?:demand|insist|precondition|condition|call(?:s|ed|ing)?\s+for|requir|ultimat|"
-    r"red\s+lines?\b|non-negotiable)",
-    re.IGNORECASE,
-)
-_LOWER_HINT = re.compile(_CUE_HINT.pattern)
-_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+")
-_REACH = 600  # characters looked at on each side of a hint, at most
+def unrecognized(scan: Scan, findings: Sequence[Finding]) -> list[Unknown]:
+    """The unrecognized conditions of a scanned text: at most one per sentence, in text order.
 
-
-def _windows(text: str) -> list[tuple[int, int, bool]]:
-    """Stretches of ``text`` around each cue hint: the sentence it is in, with one more on
-    each side where there is one, so that the matcher's own sentence split inside the stretch
-    is right. The flag says whether a stretch was cut short (a sentence longer than the reach):
-    its edge sentences are then partial and ignored."""
-    spans: list[tuple[int, int, bool]] = []
-    folded = text.lower()
-    # Matching lower-case text without IGNORECASE is twice as fast; a few characters change
-    # length when lowered ("İ"), and then the offsets would not be the text's.
-    same = len(folded) == len(text)
-    for hint in _LOWER_HINT.finditer(folded) if same else _CUE_HINT.finditer(text):
-        low = max(0, hint.start() - _REACH)
-        ends = [m.end() for m in _SENTENCE_END.finditer(text, low, hint.start())]
-        start = ends[-min(2, len(ends))] if ends else low
-        high = min(len(text), hint.end() + _REACH)
-        after = [m.start() + 1 for m in _SENTENCE_END.finditer(text, hint.end(), high)]
-        stop = after[min(1, len(after) - 1)] if after else high
-        cut = (not ends and low > 0) or (not after and high < len(text))
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], stop), spans[-1][2] or cut)
-        else:
-            spans.append((start, stop, cut))
-    return spans
-
-
-def unrecognized(text: str, rules: RuleSet, findings: Sequence[Finding]) -> list[Unknown]:
-    """The unrecognized conditions in ``text``: at most one per sentence, in text order.
-
-    ``findings`` are the text's findings: a sentence that gave one is recognized. Pure.
-    Only the stretches around a possible cue are scanned: the article was scanned whole by
-    :func:`monitor.match.match` already, and most of it has no demand language.
+    ``findings`` are the text's findings (:func:`monitor.match.findings_in` on the same scan):
+    a sentence that gave one is recognized. Pure.
     """
     known = [(f.start, f.end) for f in findings]
-    found: list[Unknown] = []
-    for start, stop, cut in _windows(text):
-        for unknown in _in(text[start:stop], rules):
-            if cut and (unknown.start == 0 or unknown.end >= stop - start):
-                continue
-            moved = Unknown(
-                unknown.actor,
-                unknown.sentence,
-                unknown.start + start,
-                unknown.end + start,
-                unknown.words,
-            )
-            if not any(s < moved.end and moved.start < e for s, e in known):
-                found.append(moved)
-    return found
+    return [u for u in _in(scan) if not any(s < u.end and u.start < e for s, e in known)]
 
 
-def _in(text: str, rules: RuleSet) -> list[Unknown]:
-    scan = rules.matcher.scan(text)
-    terms = scan.tokens.terms
+def _in(scan: Scan) -> list[Unknown]:
+    text, terms = scan.text, scan.tokens.terms
     found = []
     for sentence in scan.sentences:
         span = sentence.sentence

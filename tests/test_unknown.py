@@ -9,7 +9,7 @@ import pytest
 
 from monitor.match import match
 from monitor.rulebook import RuleSet, bundled_rules_dir, load_rules
-from monitor.unknown import Unknown, _in, resembles, unrecognized
+from monitor.unknown import Unknown, resembles, unrecognized
 
 FILLER = "Officials met for several hours behind closed doors and said little afterwards. " * 30
 
@@ -19,17 +19,16 @@ def rules() -> RuleSet:
     return load_rules([bundled_rules_dir()])
 
 
-def whole(text: str, rules: RuleSet) -> list[Unknown]:
-    """The reference: scan the whole text, drop sentences that gave a finding."""
-    known = [(f.start, f.end) for f in match(text, rules)]
-    return [u for u in _in(text, rules) if not any(s < u.end and u.start < e for s, e in known)]
+def unknowns(text: str, rules: RuleSet) -> list[Unknown]:
+    """The unrecognized conditions of ``text``, read off the scan its findings came from."""
+    return unrecognized(rules.matcher.scan(text), match(text, rules))
 
 
 class TestUnrecognized:
     def test_actor_with_strong_cue_and_no_rule(self, rules: RuleSet) -> None:
         """ "The Kremlin demands a safe corridor for grain ships": Russia, with its words."""
         text = "The Kremlin demands a safe corridor for grain ships leaving Black Sea ports."
-        (unknown,) = unrecognized(text, rules, match(text, rules))
+        (unknown,) = unknowns(text, rules)
         assert unknown.actor == "russia"
         assert unknown.sentence == text
         assert {"safe", "corridor", "grain"} <= set(unknown.words)
@@ -43,27 +42,29 @@ class TestUnrecognized:
             "Russian researchers at the station enjoy decent living conditions now.",
             "Russia reiterated its demands made earlier.",
         ):
-            assert unrecognized(text, rules, match(text, rules)) == [], text
+            assert unknowns(text, rules) == [], text
 
     def test_deep_in_a_long_article(self, rules: RuleSet) -> None:
-        """Only the stretch around a cue is scanned, and offsets are the article's."""
+        """Offsets are the article's, deep inside it."""
         sentence = "Moscow calls for an international inquiry into the pipeline explosions."
         text = FILLER + sentence + " " + FILLER
-        (unknown,) = unrecognized(text, rules, [])
+        (unknown,) = unknowns(text, rules)
         assert text[unknown.start : unknown.end] == sentence
 
-    def test_same_as_scanning_everything_on_real_releases(
+    def test_real_releases_give_some_and_never_in_a_recognized_sentence(
         self, rules: RuleSet, shared: Path
     ) -> None:
-        """On the Kremlin's releases, scanning only around cues finds exactly what scanning the
-        whole text finds."""
+        """On the Kremlin's releases some demand language is unknown to the rules, and none of
+        it is in a sentence that gave a finding."""
         path = shared / "corpora/news/official_press_releases_putin_2021-10_2022-06.jsonl"
         texts = [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()]
         found = 0
         for text in texts:
-            expected = whole(text, rules)
-            assert unrecognized(text, rules, match(text, rules)) == expected
-            found += len(expected)
+            known = [(f.start, f.end) for f in match(text, rules)]
+            for unknown in unknowns(text, rules):
+                assert not any(s < unknown.end and unknown.start < e for s, e in known)
+                assert text[unknown.start : unknown.end] == unknown.sentence
+                found += 1
         assert found > 0
 
 
