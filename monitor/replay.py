@@ -7,6 +7,7 @@ __all__ = ["CLAIM_BATCH", "read_articles", "replay"]
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,9 @@ from monitor.rulebook import RuleSet
 from monitor.store import NewItem, Store
 
 CLAIM_BATCH = 64
+# Articles read and matched ahead of the one being recorded: matching fills the time the loop
+# would otherwise spend waiting on the database thread.
+READ_AHEAD = 4
 
 
 def _published(value: object) -> datetime | None:
@@ -96,17 +100,20 @@ async def replay(
             pipeline.judging = judging
         deltas: list[Delta] = []
         # Claimed in batches (one transaction each); recorded one by one in order, each in its
-        # own transaction, while the next item is read and matched (no database) meanwhile.
+        # own transaction, while the next items are read and matched (no database) meanwhile.
         # Articles with nothing in them are marked done together at the end of the batch:
         # after a crash they are read again and again change nothing. The claimed rest
         # returns to the queue.
         while batch := await store.claim_items(now=time.time(), limit=CLAIM_BATCH):
             empty: list[tuple[int, str]] = []
-            ahead = asyncio.ensure_future(pipeline.read_item(batch[0]))
+            ahead = deque(
+                asyncio.ensure_future(pipeline.read_item(item)) for item in batch[:READ_AHEAD]
+            )
             for index, item in enumerate(batch):
-                read = await ahead
-                if index + 1 < len(batch):
-                    ahead = asyncio.ensure_future(pipeline.read_item(batch[index + 1]))
+                read = await ahead.popleft()
+                if index + READ_AHEAD < len(batch):
+                    next_item = batch[index + READ_AHEAD]
+                    ahead.append(asyncio.ensure_future(pipeline.read_item(next_item)))
                 if read.article is not None and not read.findings and not read.unknowns:
                     empty.append((item.id, read.article.title))
                 else:
