@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -220,3 +221,74 @@ class TestOpsEvents:
         assert await store.ops_events(due_before=20) == []
         await store.mark_ops_event(event_id, state="sent", now=51)
         assert await store.ops_events() == []
+
+
+class TestRecordPoll:
+    """Concurrent polls share one transaction; each still gets its own outcome."""
+
+    async def poll(
+        self, store: Store, feed_id: int, keys: list[str], *, title: str | None = "Feed"
+    ) -> int:
+        items = [NewItem(k, f"https://news.example/{k}", f"Story {k}", T0) for k in keys]
+        return await store.record_poll(
+            feed_id,
+            now=T0.timestamp(),
+            next_poll_at=T0.timestamp() + 300,
+            status=200 if title is not None else 304,
+            etag=f'"{feed_id}"',
+            last_modified=None,
+            body_hash=None,
+            title=title,
+            warning=None,
+            items=items,
+            entry_ids=" ".join(keys) or None,
+        )
+
+    async def feeds(self, store: Store, count: int) -> list[int]:
+        await store.sync_feeds(
+            (f"https://feeds.example/{n}", "", 300.0, None) for n in range(count)
+        )
+        return [feed.id for feed in await store.feeds()]
+
+    async def test_each_poll_counts_its_own_new_items(self, store: Store) -> None:
+        """Polls committed together: new items per feed, a key two feeds share counted once,
+        a tombstoned key not enqueued, and every feed's validators stored."""
+        a, b, c, d = await self.feeds(store, 4)
+        await self.poll(store, d, ["gone"])
+        await store.fail_item(1, "given up", retry_at=None)
+        assert await store.purge_items(seen_before=T0.timestamp() + 1, now=0) == 1
+        new = await asyncio.gather(
+            self.poll(store, a, ["a1", "a2", "shared"]),
+            self.poll(store, b, ["shared", "b1"]),
+            self.poll(store, c, [], title=None),
+            self.poll(store, d, ["gone", "d1"]),
+        )
+        assert new == [3, 1, 0, 1]
+        stored = {f.id: f for f in await store.feeds()}
+        assert [stored[f].etag for f in (a, b, c, d)] == [f'"{f}"' for f in (a, b, c, d)]
+        assert stored[a].entry_ids == "a1 a2 shared" and stored[c].last_status == 304
+        assert await store.item_counts() == {"pending": 5}
+
+    async def test_one_bad_poll_fails_alone(self, store: Store) -> None:
+        """A value SQLite cannot store (a lone surrogate) fails its own poll, not the batch."""
+        good, bad = await self.feeds(store, 2)
+        outcomes = await asyncio.gather(
+            self.poll(store, good, ["fine"]),
+            self.poll(store, bad, ["broken\ud800"]),
+            return_exceptions=True,
+        )
+        assert outcomes[0] == 1
+        assert isinstance(outcomes[1], UnicodeEncodeError)
+        stored = {f.id: f for f in await store.feeds()}
+        assert stored[good].etag == f'"{good}"' and stored[bad].etag is None
+        assert await store.item_counts() == {"pending": 1}
+
+    async def test_the_same_feed_twice_is_recorded_in_turn(self, store: Store) -> None:
+        """Two polls of one feed never share a batch: both are stored, the later one last."""
+        (feed,) = await self.feeds(store, 1)
+        new = await asyncio.gather(
+            self.poll(store, feed, ["x"]), self.poll(store, feed, ["x", "y"])
+        )
+        assert new == [1, 1]
+        (stored,) = await store.feeds()
+        assert stored.entry_ids == "x y"

@@ -25,6 +25,7 @@ from monitor.deltas import Judging
 from monitor.model import Article, Delta, Finding
 from monitor.store.history import record_history
 from monitor.store.outbox import OutboxQueries, enqueue_alerts
+from monitor.store.polls import PollRecord, write_polls
 from monitor.store.schema import MIGRATIONS
 from monitor.unknown import Unknown
 
@@ -243,10 +244,24 @@ def _delta(row: Sequence[Any]) -> Delta:
 
 @dataclass
 class _PollBatch:
-    """Rows of polls that brought nothing, committed together by one task."""
+    """Polls committed together by one task, and what became of each (new items, or the
+    error that kept it from being stored)."""
 
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    polls: list[PollRecord] = field(default_factory=list)
+    feeds: set[int] = field(default_factory=set)
+    outcomes: list[int | BaseException] = field(default_factory=list)
     task: asyncio.Future[None] | None = None
+
+
+# Errors that one poll's values can cause (a string SQLite cannot store, a number too large).
+_DATA_ERRORS = (
+    ValueError,
+    OverflowError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+)
 
 
 class Store(OutboxQueries):
@@ -259,7 +274,7 @@ class Store(OutboxQueries):
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
-        self._quiet_polls: _PollBatch | None = None
+        self._polls: _PollBatch | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -300,18 +315,23 @@ class Store(OutboxQueries):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                # If COMMIT already went through (cancelled while awaiting it) there is
-                # nothing to roll back; the database is consistent either way.
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await self._conn.execute("ROLLBACK")
-                raise
-            else:
-                await self._conn.execute("COMMIT")
+        async with self._lock, self._unlocked_transaction() as db:
+            yield db
+
+    @asynccontextmanager
+    async def _unlocked_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A transaction, for a caller that already holds the lock."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            # If COMMIT already went through (cancelled while awaiting it) there is
+            # nothing to roll back; the database is consistent either way.
+            with contextlib.suppress(sqlite3.OperationalError):
+                await self._conn.execute("ROLLBACK")
+            raise
+        else:
+            await self._conn.execute("COMMIT")
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         async with self._lock:
@@ -375,99 +395,67 @@ class Store(OutboxQueries):
         their stored value when None; ``notices`` (kind, subject, message) go to ops in the
         same transaction.
 
-        A poll that parsed nothing (304, same body, same ids) and tells ops nothing is the
-        common case by far: concurrent ones share one transaction (group commit), and each
-        caller still returns only once its row is committed.
+        Concurrent polls share one transaction (group commit) of a few statements, whatever
+        their number; each caller still returns only once its poll is committed, validators
+        and items together. Should the shared transaction fail on one poll's data, each poll
+        of the batch is written again in its own, so that one bad feed fails alone.
         """
-        if title is None and not items and not notices:
-            row = (etag, last_modified, body_hash, next_poll_at, now, now, now, status)
-            await self._record_quiet_poll((*row, cadence_s, ttl_s, entry_ids, now, feed_id))
-            return 0
-        async with self._transaction() as db:
-            await self._notify(db, notices, now)
-            await db.execute(
-                "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, "
-                "title = COALESCE(?, title), warning = ?, next_poll_at = ?, last_polled_at = ?, "
-                "first_polled_at = COALESCE(first_polled_at, ?), last_success_at = ?, "
-                "last_status = ?, last_error = NULL, consecutive_errors = 0, "
-                "cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
-                "entry_ids = COALESCE(?, entry_ids) WHERE id = ?",
-                (
-                    etag,
-                    last_modified,
-                    body_hash,
-                    title,
-                    warning,
-                    next_poll_at,
-                    now,
-                    now,
-                    now,
-                    status,
-                    cadence_s,
-                    ttl_s,
-                    entry_ids,
-                    feed_id,
-                ),
-            )
-            before = db.total_changes
-            await db.executemany(
-                "INSERT OR IGNORE INTO items (key, feed_id, url, title, source, published, "
-                "seen_at, trusted_local, backfill, state, done_at) "
-                "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
-                "WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE key = ?)",
-                [
-                    (
-                        i.key,
-                        feed_id,
-                        i.url,
-                        i.title,
-                        i.source,
-                        _ts(i.published),
-                        now,
-                        int(i.trusted_local),
-                        int(i.backfill),
-                        "done" if i.backfill else "pending",
-                        now if i.backfill else None,
-                        i.key,
-                    )
-                    for i in items
-                ],
-            )
-            new = db.total_changes - before
-            # Activity for the "quiet feed" check: a new entry, or the first poll.
-            await db.execute(
-                "UPDATE feeds SET last_new_at = CASE WHEN ? > 0 THEN ? "
-                "ELSE COALESCE(last_new_at, ?) END, "
-                "quiet_since = CASE WHEN ? > 0 THEN NULL ELSE quiet_since END WHERE id = ?",
-                (new, now, now, new, feed_id),
-            )
-            return new
-
-    async def _record_quiet_poll(self, row: tuple[Any, ...]) -> None:
-        """Join the current batch of polls that brought nothing, and wait for its commit."""
-        batch = self._quiet_polls
+        poll = PollRecord(
+            feed_id,
+            now,
+            next_poll_at,
+            status,
+            etag,
+            last_modified,
+            body_hash,
+            title,
+            warning,
+            items,
+            cadence_s,
+            ttl_s,
+            entry_ids,
+            notices,
+        )
+        batch = self._polls
+        while batch is not None and feed_id in batch.feeds:
+            # The same feed twice in one batch: its rows would clash; wait for the next one.
+            assert batch.task is not None
+            await asyncio.shield(batch.task)
+            batch = self._polls
         if batch is None:
-            batch = self._quiet_polls = _PollBatch()
-            batch.task = asyncio.ensure_future(self._commit_quiet_polls(batch))
-        batch.rows.append(row)
+            batch = self._polls = _PollBatch()
+            batch.task = asyncio.ensure_future(self._commit_polls(batch))
+        index = len(batch.polls)
+        batch.polls.append(poll)
+        batch.feeds.add(feed_id)
         assert batch.task is not None
         # Shielded: one cancelled poll must not cancel the commit the others wait for.
         await asyncio.shield(batch.task)
+        outcome = batch.outcomes[index]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
-    async def _commit_quiet_polls(self, batch: _PollBatch) -> None:
+    async def _commit_polls(self, batch: _PollBatch) -> None:
         await asyncio.sleep(0)  # one loop turn, so polls finishing together share the commit
-        async with self._transaction() as db:
-            if self._quiet_polls is batch:
-                self._quiet_polls = None  # polls from now on start the next batch
-            await db.executemany(
-                "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, next_poll_at = ?, "
-                "last_polled_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
-                "last_success_at = ?, last_status = ?, last_error = NULL, consecutive_errors = 0, "
-                "cadence_s = COALESCE(?, cadence_s), ttl_s = COALESCE(?, ttl_s), "
-                "entry_ids = COALESCE(?, entry_ids), last_new_at = COALESCE(last_new_at, ?) "
-                "WHERE id = ?",
-                list(batch.rows),
-            )
+        async with self._lock:
+            if self._polls is batch:
+                self._polls = None  # polls from now on start the next batch
+            polls = list(batch.polls)
+            try:
+                async with self._unlocked_transaction() as db:
+                    batch.outcomes = list(await write_polls(db, polls))
+            except _DATA_ERRORS:
+                if len(polls) == 1:
+                    raise
+                # A value SQLite refuses (a lone surrogate in a title...) is one poll's fault.
+                batch.outcomes = []
+                for poll in polls:
+                    try:
+                        async with self._unlocked_transaction() as db:
+                            batch.outcomes.extend(await write_polls(db, [poll]))
+                    except _DATA_ERRORS as exc:
+                        batch.outcomes.append(exc)
 
     async def _notify(
         self, db: aiosqlite.Connection, notices: Sequence[tuple[str, str, str]], now: float
