@@ -28,7 +28,7 @@ from monitor.metrics import Metrics
 from monitor.model import Article, Delta, Finding
 from monitor.pool import CpuPool
 from monitor.rulebook import RuleSet
-from monitor.sources.feeds import FeedState, ParsedFeed, PollResult, parse_feed, poll_feed
+from monitor.sources.feeds import FeedRead, FeedState, ParsedFeed, PollResult, poll_feed, read_feed
 from monitor.sources.http import HttpClient
 from monitor.sources.pages import fetch_page_text
 from monitor.sources.schedule import (
@@ -96,8 +96,10 @@ class Pipeline:
             severity=demand.severity if demand else "",
         )
 
-    async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-        return await self.pool.run(parse_feed, body, url, content_type)
+    async def _read(
+        self, body: bytes, url: str, content_type: str | None, known: frozenset[str]
+    ) -> FeedRead:
+        return await self.pool.run(read_feed, body, url, content_type, known)
 
     async def refresh_feed(self, feed: FeedRow) -> int:
         """Poll one feed and enqueue its new entries; returns how many items are new.
@@ -112,7 +114,7 @@ class Pipeline:
         now = time.time()
         state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash, feed.entry_ids)
         try:
-            result = await poll_feed(self.http, state, parse=self._parse)
+            result = await poll_feed(self.http, state, read=self._read)
         except NewsmonError as exc:  # FetchError, FeedError, a dead worker process
             await self._record_failure(feed, exc, now)
             return 0

@@ -427,9 +427,11 @@ async def test_hostile_feed_is_recorded_with_its_reason(
 
 
 class CrashingParser(Pipeline):
-    """A pipeline whose parse stage has a bug (a fake at our own seam, the parse call)."""
+    """A pipeline whose read stage has a bug (a fake at our own seam, the read call)."""
 
-    async def _parse(self, body: bytes, url: str, content_type: str | None) -> Any:
+    async def _read(
+        self, body: bytes, url: str, content_type: str | None, known: frozenset[str]
+    ) -> Any:
         raise RuntimeError("parser bug")
 
 

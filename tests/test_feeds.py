@@ -16,12 +16,13 @@ from aiohttp.test_utils import TestServer
 
 from monitor.errors import FeedError, FetchError
 from monitor.sources.feeds import (
+    FeedRead,
     FeedState,
-    ParsedFeed,
     feed_location,
     parse_feed,
     plain_text,
     poll_feed,
+    read_feed,
     strip_tracking,
 )
 from monitor.sources.http import HttpClient, HttpLimits
@@ -376,27 +377,31 @@ class TestPollHttp:
         first = await poll_feed(client, FeedState(url))
         parsed: list[str] = []
 
-        async def parse(body: bytes, base: str, content_type: str | None) -> ParsedFeed:
+        async def read(
+            body: bytes, base: str, content_type: str | None, known: frozenset[str]
+        ) -> FeedRead:
             parsed.append(base)
-            return parse_feed(body, base, content_type)
+            return read_feed(body, base, content_type, known)
 
-        second = await poll_feed(client, FeedState(url, body_hash=first.body_hash), parse=parse)
+        second = await poll_feed(client, FeedState(url, body_hash=first.body_hash), read=read)
         assert (second.status, second.feed, second.etag) == ("unchanged", None, None)
         assert second.body_hash == first.body_hash == hashlib.sha256(RSS).hexdigest()
         assert parsed == []
         assert "If-None-Match" not in feeds.seen[1]
 
-    async def test_parse_hook_gets_final_url_and_type(
+    async def test_read_hook_gets_final_url_and_type(
         self, client: HttpClient, server: TestServer
     ) -> None:
-        """The parse callable is used, with the URL after redirects and the content type."""
+        """The read callable is used, with the URL after redirects and the content type."""
         calls: list[tuple[str, str | None]] = []
 
-        async def parse(body: bytes, base: str, content_type: str | None) -> ParsedFeed:
+        async def read(
+            body: bytes, base: str, content_type: str | None, known: frozenset[str]
+        ) -> FeedRead:
             calls.append((base, content_type))
-            return parse_feed(body, base, content_type)
+            return read_feed(body, base, content_type, known)
 
-        result = await poll_feed(client, FeedState(str(server.make_url("/moved"))), parse=parse)
+        result = await poll_feed(client, FeedState(str(server.make_url("/moved"))), read=read)
         final = str(server.make_url("/feeds/plain"))
         assert calls == [(final, "application/rss+xml")]
         assert result.feed is not None
@@ -544,16 +549,19 @@ class TestPrePass:
         await site.start()
         parsed: list[int] = []
 
-        async def parse(body: bytes, base: str, content_type: str | None) -> ParsedFeed:
-            feed = parse_feed(body, base, content_type)
-            parsed.append(len(feed.entries))
-            return feed
+        async def read(
+            body: bytes, base: str, content_type: str | None, known: frozenset[str]
+        ) -> FeedRead:
+            got = read_feed(body, base, content_type, known)
+            if got.feed is not None:
+                parsed.append(len(got.feed.entries))
+            return got
 
         async with HttpClient(HttpLimits(total_timeout=5.0)) as http:
             state = FeedState(site.url("/f.xml"))
             results = []
             for _ in range(3):
-                result = await poll_feed(http, state, parse=parse)
+                result = await poll_feed(http, state, read=read)
                 results.append(result.status)
                 state = FeedState(state.url, body_hash=result.body_hash, entry_ids=result.entry_ids)
         assert results == ["changed", "unchanged", "changed"]

@@ -1,12 +1,14 @@
 """Feed polling and parsing: conditional GET (or a local file), change detection, entries.
 
-``parse_feed`` is a pure function of bytes, so the daemon can run it in a process pool;
-``poll_feed`` is the I/O edge that decides whether there is anything to parse at all.
+``read_feed`` (the cheap pre-pass, then ``parse_feed`` on what is new) is a pure function of
+bytes, so the daemon runs it in a process pool, one round trip per changed feed; ``poll_feed``
+is the I/O edge that decides whether there is anything to read at all.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "FeedRead",
     "FeedState",
     "ParsedFeed",
     "PollResult",
@@ -14,6 +16,7 @@ __all__ = [
     "parse_feed",
     "plain_text",
     "poll_feed",
+    "read_feed",
     "read_local",
     "strip_tracking",
 ]
@@ -111,11 +114,44 @@ class PollResult:
     entry_dates: tuple[datetime, ...] = ()
 
 
-# How the daemon runs parse_feed elsewhere (a process pool): same arguments, awaited.
-ParseFn = Callable[[bytes, str, str | None], Awaitable[ParsedFeed]]
+@dataclass(frozen=True)
+class FeedRead:
+    """What reading a changed feed's bytes found: every entry's id digest (space-separated,
+    None when the pre-pass could not tell) and the dates it read cheaply, and the feed parsed
+    down to its unknown entries, or None when every entry is known."""
+
+    entry_ids: str | None
+    dates: tuple[datetime, ...]
+    feed: ParsedFeed | None
+
+
+# How the daemon runs read_feed elsewhere (a process pool): same arguments, awaited.
+ReadFn = Callable[[bytes, str, str | None, frozenset[str]], Awaitable[FeedRead]]
 
 
 # -- parsing (pure) ------------------------------------------------------------------------
+
+
+def read_feed(
+    body: bytes, url: str, content_type: str | None = None, known: frozenset[str] = frozenset()
+) -> FeedRead:
+    """The pre-pass, then a full parse of only what it did not know.
+
+    ``known`` are the entry id digests of the last read. Feeds often change only their build
+    date: when the pre-pass finds every entry known, nothing is parsed; when a few are new,
+    feedparser parses the document cut down to them. Where the pre-pass cannot tell (JSON,
+    broken XML), the whole document is parsed. Pure, and picklable both ways, so the pre-pass
+    and the parse cost one trip to a worker process, not the event loop's time.
+    """
+    pre = pre_parse(body, known)
+    if pre is None:
+        return FeedRead(None, (), parse_feed(body, url, content_type))
+    if known and pre.new == 0:
+        return FeedRead(pre.entry_ids, pre.dates, None)
+    if pre.reduced is not None:
+        # Only the unknown entries, re-encoded as UTF-8 (so no charset from the header).
+        body, content_type = pre.reduced, "application/xml"
+    return FeedRead(pre.entry_ids, pre.dates, parse_feed(body, url, content_type))
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -368,20 +404,21 @@ def feed_location(url: str) -> tuple[str, str]:
 
 
 async def poll_feed(
-    client: HttpClient, state: FeedState, *, parse: ParseFn | None = None
+    client: HttpClient, state: FeedState, *, read: ReadFn | None = None
 ) -> PollResult:
     """Fetch a feed if it changed and parse it; raises FetchError or FeedError.
 
     HTTP feeds use a conditional GET; every feed is also compared by body hash, so a server
-    without validators does not make us parse the same document again. ``parse`` lets the
-    daemon run :func:`parse_feed` in a process pool.
+    without validators does not make us parse the same document again. ``read`` lets the
+    daemon run :func:`read_feed` in a process pool (without it, a large body is read in a
+    thread).
     """
     try:
         kind, where = feed_location(state.url)
     except ValueError as exc:
         raise FetchError(state.url, str(exc), permanent=True) from exc
     if kind == "file" and await asyncio.to_thread(Path(where).is_dir):
-        return await _poll_folder(client, state, Path(where), parse)
+        return await _poll_folder(client, state, Path(where), read or _read_here)
     if kind == "file":
         path = Path(where)
         base = path.as_uri()
@@ -433,31 +470,31 @@ async def poll_feed(
             state.entry_ids,
         )
     known = frozenset((state.entry_ids or "").split())
-    pre = await _off_loop_if_large(partial(pre_parse, known=known), body)
-    entry_ids, dates = (pre.entry_ids, pre.dates) if pre else (None, ())
-    if pre is not None and known and pre.new == 0:
-        return PollResult(
-            "unchanged",
-            None,
-            etag,
-            last_modified,
-            body_hash,
-            http_status,
-            fresh_for,
-            entry_ids,
-            dates,
-        )
-    if pre is not None and pre.reduced is not None:
-        # Only the unknown entries, re-encoded as UTF-8 (so no charset from the header).
-        body, content_type = pre.reduced, "application/xml"
-    feed = await parse(body, base, content_type) if parse else parse_feed(body, base, content_type)
+    got = await (read or _read_here)(body, base, content_type, known)
     return PollResult(
-        "changed", feed, etag, last_modified, body_hash, http_status, fresh_for, entry_ids, dates
+        "changed" if got.feed is not None else "unchanged",
+        got.feed,
+        etag,
+        last_modified,
+        body_hash,
+        http_status,
+        fresh_for,
+        got.entry_ids,
+        got.dates,
+    )
+
+
+async def _read_here(
+    body: bytes, url: str, content_type: str | None, known: frozenset[str]
+) -> FeedRead:
+    """:func:`read_feed` without a worker process: in a thread when the body is large."""
+    return await _off_loop_if_large(
+        partial(read_feed, url=url, content_type=content_type, known=known), body
     )
 
 
 async def _poll_folder(
-    client: HttpClient, state: FeedState, path: Path, parse: ParseFn | None
+    client: HttpClient, state: FeedState, path: Path, read: ReadFn
 ) -> PollResult:
     """A directory of feed and article files, polled as one feed.
 
@@ -472,10 +509,12 @@ async def _poll_folder(
     problems = list(folder.problems)
     for url, body in folder.feeds:
         try:
-            parsed = await parse(body, url, None) if parse else parse_feed(body, url, None)
+            parsed = (await read(body, url, None, frozenset())).feed
         except FeedError as exc:
             problems.append(f"{Path(url).name}: {exc.reason}")
             continue
+        if parsed is None:
+            continue  # nothing known, so never: every entry is new
         entries.extend(parsed.entries)
         if parsed.warning:
             problems.append(f"{Path(url).name}: {parsed.warning}")
