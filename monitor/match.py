@@ -20,7 +20,10 @@ sentence, each demand's pattern is checked and the voice behind it is chosen:
 4. Without a cue, a demand counts only right after a sentence that voiced one ("Among them:
    ..."); a bare keyword ("NATO foreign ministers met") never fires.
 5. A demand's ``against`` pattern names what it opposes: rejecting that, or warning against
-   it, voices the demand ("China joins Russia in opposing NATO expansion").
+   it, voices the demand ("China joins Russia in opposing NATO expansion"), also where the
+   demand's own words only name the same thing ("opposed to NATO's eastward expansion").
+6. A demand's ``targets`` (Ukraine, for its demilitarization) may reject or drop it but never
+   voice it: the voice is then looked for among the others.
 
 These are heuristics: ``bench/evaluate.py`` measures them on labelled passages, and
 ``--misses`` lists where they fail (first-person speeches without a voice, goals stated with
@@ -528,16 +531,13 @@ def _historical(scan: Scan, sentence: SentenceScan, year: int | None) -> bool:
     first, stop = sentence.sentence.first, sentence.sentence.stop
     if not any(len(term) == 4 and term.isdigit() for term in tokens.terms[first:stop]):
         return False  # no year named
-    words = [
-        scan.text[tokens.starts[i] : tokens.ends[i]]
-        for i in range(sentence.sentence.first, sentence.sentence.stop)
-    ]
+    words = [scan.text[tokens.starts[i] : tokens.ends[i]] for i in range(first, stop)]
     earlier = any(
         len(word) == 4
         and word.isdigit()
         and 1900 <= int(word) < (year or 2100)
         and i > 0
-        and tokens.terms[sentence.sentence.first + i - 1] in _YEAR_BEFORE
+        and tokens.terms[first + i - 1] in _YEAR_BEFORE
         for i, word in enumerate(words)
     )
     return earlier and any(
