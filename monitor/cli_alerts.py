@@ -14,7 +14,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
+from monitor.cli_common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    action_args,
+    err,
+    existing_database,
+)
 from monitor.config import load_config, parse_duration
 from monitor.errors import ChannelError
 from monitor.model import Delta
@@ -57,9 +64,7 @@ def add_parsers(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None])
     alerts.add_argument("--failed", action="store_true", help="list the alerts parked as failed")
     actions = alerts.add_subparsers(dest="action", metavar="ACTION")
     retry = actions.add_parser("retry", help="queue parked alerts again")
-    # SUPPRESS: given before or after "retry", --config and --db keep their value.
-    retry.add_argument("--config", "-c", metavar="FILE", default=argparse.SUPPRESS)
-    retry.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS)
+    action_args(retry)  # given before or after "retry", --config and --db keep their value
     retry.add_argument("id", nargs="?", type=int, help="the alert id that --failed shows")
     retry.add_argument("--all", action="store_true", help="every parked alert")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "err", "existing_database"]
+__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "action_args", "err", "existing_database"]
 
 import argparse
 import sys
@@ -11,6 +11,26 @@ from pathlib import Path
 from monitor.config import load_config
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def action_args(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--db`` on an action under a command (``newsmon unknown close``), so
+    that they may come before or after the action: given before it, the command's own value
+    stands (an action's default would silently replace it, and the command would then act on
+    another database)."""
+    parser.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config file (YAML); without it, the embedded defaults",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="database file (overrides the config)",
+    )
 
 
 def err(message: str) -> None:

@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
+from monitor.cli_common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    action_args,
+    err,
+    existing_database,
+)
 from monitor.config import Config, load_config, parse_duration
 
 
@@ -38,8 +45,7 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
         "Imported feeds are polled like configured ones and stay until removed.",
     )
     imp.add_argument("opml", metavar="FILE.opml")
-    config_arg(imp)
-    imp.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+    action_args(imp)
 
     items = sub.add_parser(
         "items",

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, err, existing_database
+from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, action_args, err, existing_database
 
 _STATE = {"close": "closed", "dismiss": "dismissed", "reopen": "open"}
 
@@ -43,8 +43,7 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
     ):
         parser = actions.add_parser(action, help=says, description=f"Mark items {says}.")
         parser.add_argument("ids", metavar="ID", type=int, nargs="+", help="item id (#N)")
-        config_arg(parser)
-        parser.add_argument("--db", metavar="PATH", help="database file (overrides the config)")
+        action_args(parser)
 
 
 def cmd_unknown(args: argparse.Namespace) -> int:

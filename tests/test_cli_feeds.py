@@ -60,7 +60,8 @@ class TestFeedsImport:
             "https://harbour.example/rss": ("Harbour wire", "new", True),
             "https://quay.example/atom.xml": ("Quay news", "new", True),
         }
-        again = newsmon("feeds", "import", str(opml), "--db", str(db))
+        # --db before the action names the same database (not the config's).
+        again = newsmon("feeds", "--db", str(db), "import", str(opml))
         assert "2 feeds, 0 new" in again.stdout
 
     def test_external_entities_are_refused(self, tmp_path: Path) -> None:

@@ -127,7 +127,8 @@ class TestUnknown:
         assert (item["actor"], item["state"], item["articles"]) == ("russia", "open", 1)
         assert "safe corridor for grain ships" in item["sentence"]
 
-        dismissed = newsmon("unknown", "dismiss", str(item["id"]), "--db", str(copy))
+        # --db before the action holds too: it must not fall back to the config's database.
+        dismissed = newsmon("unknown", "--db", str(copy), "dismiss", str(item["id"]))
         assert (dismissed.returncode, dismissed.stdout) == (0, f"#{item['id']} dismissed\n")
         assert newsmon("unknown", "--db", str(copy)).stdout == "no unrecognized conditions open\n"
         everything = newsmon("unknown", "--all", "--db", str(copy)).stdout
