@@ -4,10 +4,12 @@ run a real sender until nothing is due."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from monitor.alerts.outbox import Sender
 from monitor.alerts.routing import Delivery
@@ -18,6 +20,29 @@ T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 _numbers = itertools.count(1)
 
 Routes = Callable[[Delta], Sequence[Delivery | str]]
+
+PUBLISHED = datetime(2024, 3, 1, 14, 5, tzinfo=UTC)
+
+
+def make_delta(**changes: Any) -> Delta:
+    """A realistic delta, as an alert would carry it; ``changes`` override any field."""
+    delta = Delta(
+        kind="new_condition",
+        actor="russia",
+        demand="ukraine-nato-ban",
+        stance="demands",
+        sentence="Moscow insists that Ukraine must never join NATO.",
+        url="https://news.example.org/kremlin-terms?id=7&lang=en",
+        title="Kremlin sets out its terms",
+        published=PUBLISHED,
+        source="Example News",
+        actor_name="Russia",
+        demand_title="Ukraine barred from NATO",
+        phrases=("insists", "never join NATO"),
+        first_seen=datetime(2024, 2, 1, 9, 0, tzinfo=UTC),
+        articles=3,
+    )
+    return dataclasses.replace(delta, **changes)
 
 
 def to(*channels: str, **how: float | str | None) -> Routes:

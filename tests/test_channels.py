@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
 
@@ -16,23 +15,12 @@ from monitor.alerts import Channel, EmailChannel, SlackChannel, TerminalChannel
 from monitor.alerts.email import message_id
 from monitor.alerts.render import render_slack, render_text
 from monitor.errors import ChannelError
-from monitor.model import Delta
+from tests.alerting import make_delta
 from tests.servers import FakeSlack, Mailbox, free_port
 
 SECRET = "T0001/B0002/xoxSECRETtoken"
-DELTA = Delta(
-    kind="new_condition",
-    actor="russia",
-    demand="ukraine-nato-ban",
-    stance="demands",
-    sentence="Moscow insists that Ukraine must never join NATO.",
-    url="https://news.example.org/kremlin-terms",
-    title="Kremlin sets out its terms",
-    published=datetime(2024, 3, 1, 14, 5, tzinfo=UTC),
-    source="Example News",
-    actor_name="Russia",
-    demand_title="Ukraine barred from NATO",
-    phrases=("insists",),
+DELTA = make_delta(
+    url="https://news.example.org/kremlin-terms", phrases=("insists",), first_seen=None, articles=1
 )
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,30 +16,8 @@ from monitor.alerts.render import (
     render_text,
     subject,
 )
-from monitor.model import DELTA_KINDS, Delta
-
-PUBLISHED = datetime(2024, 3, 1, 14, 5, tzinfo=UTC)
-
-
-def make_delta(**changes: Any) -> Delta:
-    """A realistic delta; ``changes`` override any field."""
-    delta = Delta(
-        kind="new_condition",
-        actor="russia",
-        demand="ukraine-nato-ban",
-        stance="demands",
-        sentence="Moscow insists that Ukraine must never join NATO.",
-        url="https://news.example.org/kremlin-terms?id=7&lang=en",
-        title="Kremlin sets out its terms",
-        published=PUBLISHED,
-        source="Example News",
-        actor_name="Russia",
-        demand_title="Ukraine barred from NATO",
-        phrases=("insists", "never join NATO"),
-        first_seen=datetime(2024, 2, 1, 9, 0, tzinfo=UTC),
-        articles=3,
-    )
-    return dataclasses.replace(delta, **changes)
+from monitor.model import DELTA_KINDS
+from tests.alerting import make_delta
 
 
 def slack_texts(payload: dict[str, Any]) -> str:

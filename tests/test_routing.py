@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from monitor.alerts.routing import Delivery, Route, Router, plan
 from monitor.alerts.silences import Silence, silencing
 from monitor.config import AlertsConfig, RouteConfig
-from monitor.model import Delta
+from tests.alerting import make_delta
 
-DELTA = Delta(
-    kind="new_condition",
-    actor="russia",
-    demand="ukraine-nato-ban",
-    stance="demands",
-    sentence="Moscow insists that Ukraine must never join NATO.",
+DELTA = make_delta(
     url="https://www.bbc.co.uk/news/1",
-    title="Kremlin sets out its terms",
-    published=datetime(2024, 3, 1, 14, 5, tzinfo=UTC),
     source="BBC World",
     severity="high",
+    actor_name="",
+    demand_title="",
+    phrases=(),
+    first_seen=None,
+    articles=1,
 )
 DEFAULTS = AlertsConfig(group_wait=30.0, realert=3600.0, digest="daily")
 
