@@ -9,6 +9,7 @@ import pytest
 import structlog
 from aiosmtpd.controller import Controller
 
+from monitor.store import Store
 from tests.servers import FakeSlack, LocalSite, Mailbox, Receiver, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +37,14 @@ def _structlog_defaults() -> Iterator[None]:
     defaults back after each test, so that no later test logs into a closed file."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh database file in the test's own directory, opened (migrated) and closed."""
+    opened = await Store.open(tmp_path / "newsmon.db")
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

@@ -25,13 +25,6 @@ FAST = RetryPolicy(base=0.05, cap=0.2)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "newsmon.db")
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
 async def hook(receiver: Receiver) -> AsyncIterator[WebhookChannel]:
     channel = WebhookChannel("hook", receiver.url, timeout=5)
     yield channel

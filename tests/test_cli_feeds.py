@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 
 from monitor.pipeline import MAX_ITEM_ATTEMPTS, Pipeline
@@ -86,13 +84,6 @@ class TestFeedsImport:
         rss.write_text('<rss version="2.0"><channel/></rss>')
         result = newsmon("feeds", "import", str(rss), "--db", str(tmp_path / "n.db"))
         assert result.returncode == 1 and "not an OPML file" in result.stderr
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "newsmon.db")
-    yield opened
-    await opened.close()
 
 
 class TestHealthAndFailures:

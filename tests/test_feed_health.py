@@ -77,13 +77,6 @@ def rules() -> RuleSet:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "newsmon.db")
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
     async with HttpClient(HttpLimits(total_timeout=5.0)) as client:
         yield client
