@@ -10,16 +10,15 @@ from __future__ import annotations
 __all__ = ["HttpClient", "HttpLimits", "Response", "parse_retry_after"]
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiohttp
 import brotli
@@ -151,26 +150,30 @@ class _GuardedResolver(AbstractResolver):
 
 
 class _HostSlots:
-    """One semaphore per host, dropped when its last user leaves (no unbounded growth)."""
+    """One semaphore per host, dropped when its last user leaves (no unbounded growth).
+
+    ``enter`` and ``leave`` rather than an async context manager: this runs for every request,
+    and a generator-based manager costs more than the bookkeeping itself.
+    """
 
     def __init__(self, per_host: int) -> None:
         self._per_host = per_host
-        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._slots: dict[str, list[Any]] = {}  # host -> [semaphore, users]
 
-    @contextlib.asynccontextmanager
-    async def hold(self, host: str) -> AsyncIterator[None]:
+    def enter(self, host: str) -> asyncio.Semaphore:
+        """The host's semaphore, counted as used until :meth:`leave` (acquire it yourself)."""
         entry = self._slots.get(host)
-        semaphore, users = entry if entry else (asyncio.Semaphore(self._per_host), 0)
-        self._slots[host] = (semaphore, users + 1)
-        try:
-            async with semaphore:
-                yield
-        finally:
-            semaphore, users = self._slots[host]
-            if users == 1:
-                del self._slots[host]
-            else:
-                self._slots[host] = (semaphore, users - 1)
+        if entry is None:
+            entry = self._slots[host] = [asyncio.Semaphore(self._per_host), 0]
+        entry[1] += 1
+        semaphore: asyncio.Semaphore = entry[0]
+        return semaphore
+
+    def leave(self, host: str) -> None:
+        entry = self._slots[host]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del self._slots[host]
 
 
 class _Decoder:
@@ -323,11 +326,12 @@ class HttpClient:
         request_headers = CIMultiDict(headers or {})
         deadline: float | None = None
         for _hop in range(self.limits.max_redirects + 1):
-            with _translate_errors(str(target), self.limits.total_timeout):
-                host = target.host or ""
+            host = target.host or ""
+            slots = self._host_slots.enter(host)
+            try:
                 if guard:
                     self._policy.check_literal(host)
-                async with self._host_slots.hold(host), self._total_slots:
+                async with slots, self._total_slots:
                     # The clock starts once we have a slot: waiting in line is not the server's
                     # fault, but every hop and every byte after that share one deadline.
                     if deadline is None:
@@ -336,6 +340,15 @@ class HttpClient:
                         response, location = await self._hop(
                             session, target, request_headers, max_bytes
                         )
+            except FetchError:
+                raise
+            except Exception as exc:
+                failure = _translate_error(exc, str(target), self.limits.total_timeout)
+                if failure is None:
+                    raise  # a bug, not the network
+                raise failure from exc
+            finally:
+                self._host_slots.leave(host)
             if response is not None:
                 return response
             assert location is not None
@@ -415,44 +428,39 @@ def _find_refusal(exc: BaseException) -> _Refused | None:
     return None
 
 
-@contextlib.contextmanager
-def _translate_errors(url: str, total_timeout: float) -> Iterator[None]:
-    """Re-raise whatever aiohttp, asyncio, zlib or the OS raised for ``url`` as a FetchError."""
+def _translate_error(exc: Exception, url: str, total_timeout: float) -> FetchError | None:
+    """What aiohttp, asyncio, zlib or the OS raised for ``url``, as a FetchError; None for
+    anything else (a bug, to be raised as it is)."""
 
     def fail(reason: str, *, permanent: bool = False) -> FetchError:
         return FetchError(url, reason, permanent=permanent)
 
-    try:
-        yield
-    except FetchError:
-        raise
-    except _TooLarge as exc:
+    if isinstance(exc, _TooLarge):
         # The same request will bring the same oversized body.
-        raise fail(str(exc), permanent=True) from exc
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise fail("connect timed out") from exc
-    except TimeoutError as exc:
-        raise fail(f"no complete response within {total_timeout:g}s") from exc
-    except Exception as exc:
-        refused = _find_refusal(exc)
-        if refused is not None:
-            raise fail(f"refused: {refused}", permanent=True) from exc
-        if isinstance(exc, aiohttp.InvalidURL):
-            raise fail(f"invalid URL: {exc}", permanent=True) from exc
-        if isinstance(exc, aiohttp.ClientConnectorDNSError):
-            raise fail(f"DNS lookup failed: {exc.os_error}") from exc
-        if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
-            raise fail(f"TLS error: {exc}") from exc
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            raise fail(f"cannot connect: {exc.os_error}") from exc
-        if isinstance(
-            exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | ConnectionError
-        ):
-            raise fail(f"connection lost: {exc}") from exc
-        if isinstance(exc, zlib.error | brotli.error):
-            raise fail(f"cannot decode body: {exc}") from exc
-        if isinstance(exc, aiohttp.ClientResponseError):
-            raise fail(f"bad response: {exc.message}") from exc
-        if isinstance(exc, aiohttp.ClientError | OSError):
-            raise fail(f"{type(exc).__name__}: {exc}") from exc
-        raise
+        return fail(str(exc), permanent=True)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return fail("connect timed out")
+    if isinstance(exc, TimeoutError):
+        return fail(f"no complete response within {total_timeout:g}s")
+    refused = _find_refusal(exc)
+    if refused is not None:
+        return fail(f"refused: {refused}", permanent=True)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return fail(f"invalid URL: {exc}", permanent=True)
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return fail(f"DNS lookup failed: {exc.os_error}")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return fail(f"TLS error: {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return fail(f"cannot connect: {exc.os_error}")
+    if isinstance(
+        exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | ConnectionError
+    ):
+        return fail(f"connection lost: {exc}")
+    if isinstance(exc, zlib.error | brotli.error):
+        return fail(f"cannot decode body: {exc}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return fail(f"bad response: {exc.message}")
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return fail(f"{type(exc).__name__}: {exc}")
+    return None
