@@ -59,6 +59,13 @@ _TRACKING_PARAMS = frozenset(
         "oly_enc_id", "vero_id", "wt_mc", "cmpid", "ocid", "_ga", "_gl",
     }
 )  # fmt: skip
+# feedparser asks for libxml2's SAX driver first, and falls back to expat only when its import
+# fails: on every parse, a failed import searching sys.path (a quarter of a parse of one
+# entry), and where the bindings are installed, a parse that depends on what else is on the
+# machine, through a driver libxml2's maintainers call outdated (feedparser issue #506).
+# Expat, the standard library's parser, always.
+feedparser.api.PREFERRED_XML_PARSERS = []
+
 # Hashing or pre-parsing a large body is worth a thread (hashlib and lxml release the GIL);
 # a small one is not (about 1 ms per 100 KB).
 _OFF_LOOP_BYTES = 2**18
