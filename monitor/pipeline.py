@@ -99,7 +99,7 @@ class Pipeline:
     async def _read(
         self, body: bytes, url: str, content_type: str | None, known: frozenset[str]
     ) -> FeedRead:
-        return await self.pool.run(read_feed, body, url, content_type, known)
+        return await self.pool.run_batched(read_feed, body, url, content_type, known)
 
     async def refresh_feed(self, feed: FeedRow) -> int:
         """Poll one feed and enqueue its new entries; returns how many items are new.

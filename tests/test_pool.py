@@ -1,0 +1,81 @@
+"""The worker pool's batched calls: each caller its own result or error, in real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.errors import NewsmonError
+from monitor.pool import CpuPool
+
+
+def square(n: int) -> int:
+    if n < 0:
+        raise ValueError(f"negative: {n}")
+    return n * n
+
+
+def die(n: int) -> int:
+    os._exit(3)  # a worker killed mid-task, as by the OOM killer
+
+
+@pytest.fixture
+def pool() -> Iterator[CpuPool]:
+    cpu = CpuPool(workers=1, batch_size=4, batch_wait=0.05)
+    yield cpu
+    cpu.close()
+
+
+async def test_each_caller_gets_its_own_result(pool: CpuPool) -> None:
+    results = await asyncio.gather(*(pool.run_batched(square, n) for n in range(10)))
+    assert results == [n * n for n in range(10)]
+
+
+async def test_one_bad_call_fails_alone(pool: CpuPool) -> None:
+    results = await asyncio.gather(
+        pool.run_batched(square, 2),
+        pool.run_batched(square, -1),
+        pool.run_batched(square, 3),
+        return_exceptions=True,
+    )
+    assert results[0] == 4 and results[2] == 9
+    assert isinstance(results[1], ValueError) and "negative: -1" in str(results[1])
+
+
+async def test_a_lone_call_is_sent_when_no_company_comes(pool: CpuPool) -> None:
+    # The batch never fills (size 4): the call still leaves, batch_wait (0.05 s) after it came.
+    assert await asyncio.wait_for(pool.run_batched(square, 5), 20) == 25
+
+
+async def test_a_full_batch_leaves_at_once() -> None:
+    cpu = CpuPool(workers=1, batch_size=2, batch_wait=30.0)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(cpu.run_batched(square, 2), cpu.run_batched(square, 3)), 20
+        )
+        assert results == [4, 9]
+    finally:
+        cpu.close()
+
+
+async def test_a_dead_worker_fails_every_call_of_its_batch_and_the_pool_recovers(
+    pool: CpuPool,
+) -> None:
+    results = await asyncio.gather(
+        pool.run_batched(die, 1), pool.run_batched(die, 2), return_exceptions=True
+    )
+    assert all(isinstance(r, NewsmonError) for r in results), results
+    assert all("worker process died" in str(r) for r in results)
+    assert await pool.run_batched(square, 6) == 36
+
+
+async def test_close_fails_calls_still_waiting_for_company() -> None:
+    cpu = CpuPool(workers=1, batch_size=8, batch_wait=30.0)
+    waiting = asyncio.ensure_future(cpu.run_batched(square, 2))
+    await asyncio.sleep(0.01)
+    cpu.close()
+    with pytest.raises(NewsmonError, match="closed"):
+        await waiting
