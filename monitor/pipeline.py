@@ -110,7 +110,6 @@ class Pipeline:
         it recovers, and when it goes quiet.
         """
         assert self.http is not None, "polling needs an HTTP client"
-        bound = log.bind(feed=feed.url)
         now = time.time()
         state = FeedState(feed.url, feed.etag, feed.last_modified, feed.body_hash, feed.entry_ids)
         try:
@@ -152,9 +151,10 @@ class Pipeline:
             self.metrics.http_responses.labels(status=str(result.http_status)).inc()
         # A poll that brought nothing is the common case: at debug, or thousands of feeds
         # would fill the log (and cost a tenth of the poll path) with "nothing new".
-        report = bound.info if parsed is not None else bound.debug
+        report = log.info if parsed is not None else log.debug
         report(
             "feed.polled",
+            feed=feed.url,
             outcome=result.status,
             status=result.http_status,
             entries=len(items),
@@ -162,7 +162,7 @@ class Pipeline:
             next_in_s=round(next_poll - now),
         )
         if parsed is not None and parsed.warning:
-            bound.warning("feed.malformed", warning=parsed.warning)
+            log.warning("feed.malformed", feed=feed.url, warning=parsed.warning)
         if new == 0:
             await self._flag_if_quiet(feed, cadence, now)
         return new

@@ -397,6 +397,8 @@ def feed_location(url: str) -> tuple[str, str]:
 
     Raises ValueError for any other scheme or a file:// URL on another host.
     """
+    if url[:8].lower().startswith(("http://", "https://")):
+        return "http", url  # every poll of a web feed: no need to split the URL
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
