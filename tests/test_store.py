@@ -283,6 +283,18 @@ class TestRecordPoll:
         assert stored[good].etag == f'"{good}"' and stored[bad].etag is None
         assert await store.item_counts() == {"pending": 1}
 
+    async def test_a_cancelled_poll_does_not_cancel_the_others(self, store: Store) -> None:
+        """Polls share one commit; a poll cancelled while waiting for it (shutdown, a
+        timeout) leaves the others to be stored and answered."""
+        a, b = await self.feeds(store, 2)
+        first = asyncio.ensure_future(self.poll(store, a, ["a1"]))
+        second = asyncio.ensure_future(self.poll(store, b, ["b1", "b2"]))
+        await asyncio.sleep(0)  # both have joined the batch
+        first.cancel()
+        assert await second == 2
+        assert first.cancelled()
+        assert {f.id: f.entry_ids for f in await store.feeds()}[b] == "b1 b2"
+
     async def test_the_same_feed_twice_is_recorded_in_turn(self, store: Store) -> None:
         """Two polls of one feed never share a batch: both are stored, the later one last."""
         (feed,) = await self.feeds(store, 1)

@@ -249,7 +249,8 @@ class _PollBatch:
 
     polls: list[PollRecord] = field(default_factory=list)
     feeds: set[int] = field(default_factory=set)
-    outcomes: list[int | BaseException] = field(default_factory=list)
+    # One future per poll (awaiting one shared future would let a cancelled poll cancel it).
+    waiters: list[asyncio.Future[int]] = field(default_factory=list)
     task: asyncio.Future[None] | None = None
 
 
@@ -275,6 +276,7 @@ class Store(OutboxQueries):
         self._lock = asyncio.Lock()
         self.path = path
         self._polls: _PollBatch | None = None
+        self._committing: set[asyncio.Future[None]] = set()  # strong references to the tasks
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -425,18 +427,32 @@ class Store(OutboxQueries):
         if batch is None:
             batch = self._polls = _PollBatch()
             batch.task = asyncio.ensure_future(self._commit_polls(batch))
-        index = len(batch.polls)
+            self._committing.add(batch.task)
+            batch.task.add_done_callback(self._committing.discard)
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         batch.polls.append(poll)
         batch.feeds.add(feed_id)
-        assert batch.task is not None
-        # Shielded: one cancelled poll must not cancel the commit the others wait for.
-        await asyncio.shield(batch.task)
-        outcome = batch.outcomes[index]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        batch.waiters.append(waiter)
+        return await waiter
 
     async def _commit_polls(self, batch: _PollBatch) -> None:
+        try:
+            outcomes = await self._write_batch(batch)
+        except asyncio.CancelledError:
+            for waiter in batch.waiters:
+                waiter.cancel()
+            raise
+        except Exception as exc:  # the database failed them all (disk full...)
+            outcomes = [exc] * len(batch.waiters)
+        for waiter, outcome in zip(batch.waiters, outcomes, strict=True):
+            if waiter.done():  # that poll was cancelled meanwhile; its record stands
+                continue
+            if isinstance(outcome, BaseException):
+                waiter.set_exception(outcome)
+            else:
+                waiter.set_result(outcome)
+
+    async def _write_batch(self, batch: _PollBatch) -> list[int | BaseException]:
         await asyncio.sleep(0)  # one loop turn, so polls finishing together share the commit
         async with self._lock:
             if self._polls is batch:
@@ -444,18 +460,19 @@ class Store(OutboxQueries):
             polls = list(batch.polls)
             try:
                 async with self._unlocked_transaction() as db:
-                    batch.outcomes = list(await write_polls(db, polls))
+                    return list(await write_polls(db, polls))
             except _DATA_ERRORS:
                 if len(polls) == 1:
                     raise
-                # A value SQLite refuses (a lone surrogate in a title...) is one poll's fault.
-                batch.outcomes = []
-                for poll in polls:
-                    try:
-                        async with self._unlocked_transaction() as db:
-                            batch.outcomes.extend(await write_polls(db, [poll]))
-                    except _DATA_ERRORS as exc:
-                        batch.outcomes.append(exc)
+            # A value SQLite refuses (a lone surrogate in a title...) is one poll's fault.
+            outcomes: list[int | BaseException] = []
+            for poll in polls:
+                try:
+                    async with self._unlocked_transaction() as db:
+                        outcomes.extend(await write_polls(db, [poll]))
+                except _DATA_ERRORS as exc:
+                    outcomes.append(exc)
+            return outcomes
 
     async def _notify(
         self, db: aiosqlite.Connection, notices: Sequence[tuple[str, str, str]], now: float
