@@ -186,6 +186,24 @@ class TestParseOtherFormats:
         assert dunes.key == "https://notes.example/posts/dunes"
         assert dunes.summary == "Sand everywhere."
 
+    @pytest.mark.parametrize(
+        ("base", "expected"),
+        [
+            ("https://cdn.example/archive/", "https://cdn.example/archive/2024/tern.html"),
+            ("/logbook/", "https://notes.example/logbook/2024/tern.html"),
+            ("../logbook/", "https://notes.example/logbook/2024/tern.html"),
+        ],
+    )
+    def test_atom_xml_base(self, base: str, expected: str) -> None:
+        """Relative links resolve against xml:base, itself resolved against the feed's URL."""
+        atom = (
+            f'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{base}"><title>Log</title>'
+            "<entry><id>tag:notes.example,2024:tern</id><title>Terns</title>"
+            '<link href="2024/tern.html"/><updated>2024-06-01T05:00:00Z</updated></entry></feed>'
+        )
+        (entry,) = parse_feed(atom.encode(), "https://notes.example/feeds/atom.xml").entries
+        assert entry.url == expected
+
     def test_rdf(self) -> None:
         """RSS 1.0 (RDF) with a Dublin Core date."""
         feed = parse_feed(RDF, "https://rdf.example/index.rdf")
