@@ -1,11 +1,12 @@
 """Polling 2,000 feeds: newsmon's real poll path against its limit and its peer, in one run.
 
-    python bench/poll.py [--feeds 2000] [--hosts 50] [--changed 0.1]
+    python bench/poll.py [--feeds 2000] [--hosts 50] [--changed 0.1] [--rounds 5]
 
 A local aiohttp server (in its own process, so its CPU is not ours) serves the feeds on
 127.0.0.1..127.0.0.N (one "host" per address: per-host limits apply as in real life). Every
 feed has an ETag; after a first round that gives each client the validators, 90% of the feeds
-answer 304 and 10% have a new entry on every request. Measured, on the second round:
+answer 304 and 10% have a new entry on every request. Measured, after that priming round, in
+rounds that take turns (five of each client by default; the figures are the median round's):
 
 * newsmon: ``Service.poll`` → ``Pipeline.refresh_feed`` (HttpClient, conditional GET, parse in
   the process pool, SQLite file), exactly what the daemon does every tick;
@@ -27,6 +28,7 @@ import io
 import multiprocessing
 import os
 import resource
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -120,22 +122,22 @@ async def newsmon_round(service: Service) -> None:
     await service.poll(all_feeds=True)
 
 
-async def bare_round(urls: list[str], etags: dict[str, str], limits: HttpLimits) -> list[bytes]:
+async def bare_round(
+    session: aiohttp.ClientSession, urls: list[str], etags: dict[str, str]
+) -> list[bytes]:
     """The limit: the same requests with the same headers and connection limits, no more."""
     changed: list[bytes] = []
-    connector = aiohttp.TCPConnector(limit=limits.total, limit_per_host=limits.per_host)
-    async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def one(url: str) -> None:
-            headers = {"If-None-Match": etags[url]} if url in etags else {}
-            async with session.get(url, headers=headers) as response:
-                body = await response.read()
-                if "ETag" in response.headers:
-                    etags[url] = response.headers["ETag"]
-                if response.status == 200:
-                    changed.append(body)
+    async def one(url: str) -> None:
+        headers = {"If-None-Match": etags[url]} if url in etags else {}
+        async with session.get(url, headers=headers) as response:
+            body = await response.read()
+            if "ETag" in response.headers:
+                etags[url] = response.headers["ETag"]
+            if response.status == 200:
+                changed.append(body)
 
-        await asyncio.gather(*(one(u) for u in urls))
+    await asyncio.gather(*(one(u) for u in urls))
     return changed
 
 
@@ -216,11 +218,16 @@ async def run(args: argparse.Namespace) -> None:
         limits = HttpLimits(total=args.concurrency, per_host=2)
         n = len(urls)
 
-        # newsmon, through the daemon's own poll
+        # newsmon through the daemon's own poll, and the limit: bare aiohttp over the same farm
+        # with the same requests and limits. Each keeps its connections from its priming round;
+        # their measured rounds take turns, so that the machine's drift weighs on both alike.
         store = await Store.open(Path(tmp) / "newsmon.db")
         await store.sync_feeds((u, "", 300.0, None) for u in urls)
         pool = CpuPool()
-        async with HttpClient(limits) as http:
+        connector = aiohttp.TCPConnector(limit=limits.total, limit_per_host=limits.per_host)
+        rounds: list[tuple[float, float, float, float, float]] = []
+        etags: dict[str, str] = {}
+        async with HttpClient(limits) as http, aiohttp.ClientSession(connector=connector) as bare:
             pipeline = Pipeline(
                 store,
                 load_rules([bundled_rules_dir()]),
@@ -231,28 +238,26 @@ async def run(args: argparse.Namespace) -> None:
             )
             service = Service(Config(), pipeline, {}, stop=asyncio.Event())
             await newsmon_round(service)  # prime: validators, backlog
-            cpu0, child0, started = cpu(), pool_cpu(pool), time.perf_counter()
-            if args.profile:
-                import cProfile
+            await bare_round(bare, urls, etags)
+            for turn in range(args.rounds):
+                cpu0, child0, started = cpu(), pool_cpu(pool), time.perf_counter()
+                if args.profile and turn == 0:
+                    import cProfile
 
-                profiler = cProfile.Profile()
-                profiler.enable()
-            await newsmon_round(service)
-            if args.profile:
-                profiler.disable()
-                profiler.dump_stats(args.profile)
-            newsmon_wall, newsmon_cpu = time.perf_counter() - started, cpu() - cpu0
-            workers_cpu = pool_cpu(pool) - child0
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                await newsmon_round(service)
+                if args.profile and turn == 0:
+                    profiler.disable()
+                    profiler.dump_stats(args.profile)
+                wall, spent = time.perf_counter() - started, cpu() - cpu0
+                workers = pool_cpu(pool) - child0
+                cpu0, started = cpu(), time.perf_counter()
+                changed_bodies = await bare_round(bare, urls, etags)
+                rounds.append((wall, spent, workers, time.perf_counter() - started, cpu() - cpu0))
         pool.close()
         await store.close()
         newsmon_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-        # the limit: bare aiohttp over the same farm, same requests and limits
-        etags: dict[str, str] = {}
-        await bare_round(urls, etags, limits)
-        cpu0, started = cpu(), time.perf_counter()
-        changed_bodies = await bare_round(urls, etags, limits)
-        bare_wall, bare_cpu = time.perf_counter() - started, cpu() - cpu0
 
         # parse cost per changed feed, on the changed bodies of that round
         base = urls[0]
@@ -265,9 +270,19 @@ async def run(args: argparse.Namespace) -> None:
         server.terminate()
         server.join()
 
+    # The round whose ratio is the median: its own figures, not a mix of rounds.
+    ratios = [b / w for w, _, _, b, _ in rounds]
+    newsmon_wall, newsmon_cpu, workers_cpu, bare_wall, bare_cpu = rounds[
+        ratios.index(statistics.median_low(ratios))
+    ]
     rate, bare_rate = n / newsmon_wall, n / bare_wall
     total_cpu = newsmon_cpu + workers_cpu
-    print(f"{n} feeds on {len(hosts)} hosts, {len(changed_bodies)} changed in the measured round")
+    print(f"{n} feeds on {len(hosts)} hosts, {len(changed_bodies)} changed in each measured round")
+    print(
+        f"{len(rounds)} measured rounds each, taking turns; newsmon/bare by round: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + "; the median round:"
+    )
     print(f"{'':<34} {'polls/s':>9} {'CPU s/1000':>11} {'ratio':>7}")
     print(f"{'bare aiohttp (limit)':<34} {bare_rate:>9.0f} {bare_cpu / n * 1000:>11.2f} {1:>7.2f}")
     print(
@@ -300,7 +315,8 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--changed", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the measured newsmon round")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds of each client")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the first newsmon round")
     args = parser.parse_args()
     # The daemon's own logging, JSON at info level as in production, into the void.
     with open("/dev/null", "w") as void:
