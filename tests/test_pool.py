@@ -9,13 +9,17 @@ from collections.abc import Iterator
 import pytest
 
 from monitor.errors import NewsmonError
-from monitor.pool import CpuPool
+from monitor.pool import WORKER_NICENESS, CpuPool
 
 
 def square(n: int) -> int:
     if n < 0:
         raise ValueError(f"negative: {n}")
     return n * n
+
+
+def niceness(_: int) -> int:
+    return os.nice(0)
 
 
 def die(n: int) -> int:
@@ -79,3 +83,8 @@ async def test_close_fails_calls_still_waiting_for_company() -> None:
     cpu.close()
     with pytest.raises(NewsmonError, match="closed"):
         await waiting
+
+
+async def test_workers_yield_the_cpu_to_the_event_loop(pool: CpuPool) -> None:
+    """Workers run at a lower priority, so busy extraction cannot starve polls and alerts."""
+    assert await pool.run(niceness, 0) == min(19, os.nice(0) + WORKER_NICENESS)
