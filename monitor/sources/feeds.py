@@ -516,12 +516,18 @@ async def _poll_folder(
         return PollResult("unchanged", None, None, None, folder.listing_hash, None)
     entries = list(folder.pages)
     problems = list(folder.problems)
-    for url, body in folder.feeds:
-        try:
-            parsed = (await read(body, url, None, frozenset())).feed
-        except FeedError as exc:
-            problems.append(f"{Path(url).name}: {exc.reason}")
+    # All at once: the daemon's reader batches calls made together into one worker trip.
+    reads = await asyncio.gather(
+        *(read(body, url, None, frozenset()) for url, body in folder.feeds),
+        return_exceptions=True,
+    )
+    for (url, _), got in zip(folder.feeds, reads, strict=True):
+        if isinstance(got, FeedError):
+            problems.append(f"{Path(url).name}: {got.reason}")
             continue
+        if isinstance(got, BaseException):
+            raise got
+        parsed = got.feed
         if parsed is None:
             continue  # nothing known, so never: every entry is new
         entries.extend(parsed.entries)
