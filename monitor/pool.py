@@ -131,13 +131,15 @@ class CpuPool:
     async def _deliver(self, fn: Callable[..., Any], batch: _Batch) -> None:
         try:
             results = await self.run(_call_each, fn, batch.calls)
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            for waiter in batch.waiters:
+                waiter.cancel()
+            raise
+        except Exception as exc:
             # A dead worker (or a bug): every caller of the batch hears it, each its own error.
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_exception(NewsmonError(str(exc) or type(exc).__name__))
-            if not isinstance(exc, Exception):
-                raise
             return
         for waiter, (error, result) in zip(batch.waiters, results, strict=True):
             if waiter.done():  # its caller was cancelled meanwhile
