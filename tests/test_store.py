@@ -295,6 +295,23 @@ class TestRecordPoll:
         assert first.cancelled()
         assert {f.id: f.entry_ids for f in await store.feeds()}[b] == "b1 b2"
 
+    async def test_a_commit_cancelled_before_it_began_leaves_no_batch_behind(
+        self, store: Store
+    ) -> None:
+        """Polls joining a batch whose commit was cancelled before it took the lock would
+        wait forever; the next poll starts a batch of its own."""
+        a, b = await self.feeds(store, 2)
+        async with store._lock:  # the commit cannot begin
+            first = asyncio.ensure_future(self.poll(store, a, ["a1"]))
+            await asyncio.sleep(0)
+            batch = store._polls
+            assert batch is not None and batch.task is not None
+            batch.task.cancel()
+            await asyncio.sleep(0)
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert await asyncio.wait_for(self.poll(store, b, ["b1"]), 10) == 1
+
     async def test_the_same_feed_twice_is_recorded_in_turn(self, store: Store) -> None:
         """Two polls of one feed never share a batch: both are stored, the later one last."""
         (feed,) = await self.feeds(store, 1)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -428,20 +429,26 @@ class Store(OutboxQueries):
             batch = self._polls = _PollBatch()
             batch.task = asyncio.ensure_future(self._commit_polls(batch))
             self._committing.add(batch.task)
-            batch.task.add_done_callback(self._committing.discard)
+            batch.task.add_done_callback(partial(self._batch_ended, batch))
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         batch.polls.append(poll)
         batch.feeds.add(feed_id)
         batch.waiters.append(waiter)
         return await waiter
 
+    def _batch_ended(self, batch: _PollBatch, task: asyncio.Future[None]) -> None:
+        """However the commit ended (cancelled before it even began, at shutdown), its batch
+        takes no more polls and none of its polls waits for ever."""
+        self._committing.discard(task)
+        if self._polls is batch:
+            self._polls = None
+        for waiter in batch.waiters:
+            if not waiter.done():
+                waiter.cancel()
+
     async def _commit_polls(self, batch: _PollBatch) -> None:
         try:
             outcomes = await self._write_batch(batch)
-        except asyncio.CancelledError:
-            for waiter in batch.waiters:
-                waiter.cancel()
-            raise
         except Exception as exc:  # the database failed them all (disk full...)
             outcomes = [exc] * len(batch.waiters)
         for waiter, outcome in zip(batch.waiters, outcomes, strict=True):
