@@ -46,6 +46,10 @@ from monitor.unknown import Unknown, unrecognized
 log = structlog.get_logger("newsmon.pipeline")
 
 MAX_ITEM_ATTEMPTS = 5
+# Feeds up to this size are read in batches (one worker trip for several); a larger one takes
+# long enough alone that it would hold up the small ones batched with it, and its trip's cost
+# is small beside its own.
+BATCH_MAX_BYTES = 256 * 1024
 
 
 def item_key(url: str, title: str = "") -> str:
@@ -99,6 +103,8 @@ class Pipeline:
     async def _read(
         self, body: bytes, url: str, content_type: str | None, known: frozenset[str]
     ) -> FeedRead:
+        if len(body) > BATCH_MAX_BYTES:  # a trip of its own, not a batch waiting on it
+            return await self.pool.run(read_feed, body, url, content_type, known)
         return await self.pool.run_batched(read_feed, body, url, content_type, known)
 
     async def refresh_feed(self, feed: FeedRow) -> int:

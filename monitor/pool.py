@@ -7,10 +7,13 @@ __all__ = ["CpuPool"]
 import asyncio
 import multiprocessing
 import os
+import pickle
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 from monitor.errors import NewsmonError
@@ -37,12 +40,24 @@ def _start_worker() -> None:
 def _call_each(
     fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]
 ) -> list[tuple[Exception | None, Any]]:
-    """``fn`` on each argument tuple, in a worker: (None, result) or (error, None) for each."""
+    """``fn`` on each argument tuple, in a worker: (None, result) or (error, None) for each.
+
+    An error travels with its worker-side traceback as a note (``pool.run`` chains a remote
+    traceback; a batch cannot), and one that cannot be pickled travels as a NewsmonError
+    saying what it was: otherwise the whole batch's reply would fail to pickle, and every
+    caller in it would fail for one.
+    """
     results: list[tuple[Exception | None, Any]] = []
     for args in calls:
         try:
             results.append((None, fn(*args)))
         except Exception as exc:  # the caller of that one call raises it
+            exc.add_note(f"in the worker process:\n{traceback.format_exc()}")
+            try:
+                pickle.dumps(exc)
+            except Exception:
+                exc = NewsmonError(f"{type(exc).__name__}: {exc}")
+                exc.add_note(f"in the worker process:\n{traceback.format_exc()}")
             results.append((exc, None))
     return results
 
@@ -126,20 +141,26 @@ class CpuPool:
             batch.timer.cancel()
         task = asyncio.get_running_loop().create_task(self._deliver(fn, batch))
         self._sending.add(task)  # a task nobody references can be collected mid-flight
-        task.add_done_callback(self._sending.discard)
+        task.add_done_callback(partial(self._delivered, batch))
+
+    def _delivered(self, batch: _Batch, task: asyncio.Task[None]) -> None:
+        # However the trip ended (cancelled at shutdown, even before it began), no caller
+        # waits for ever: those still waiting are cancelled, as with a direct run().
+        self._sending.discard(task)
+        for waiter in batch.waiters:
+            if not waiter.done():
+                waiter.cancel()
 
     async def _deliver(self, fn: Callable[..., Any], batch: _Batch) -> None:
         try:
             results = await self.run(_call_each, fn, batch.calls)
-        except asyncio.CancelledError:
-            for waiter in batch.waiters:
-                waiter.cancel()
-            raise
         except Exception as exc:
             # A dead worker (or a bug): every caller of the batch hears it, each its own error.
             for waiter in batch.waiters:
                 if not waiter.done():
-                    waiter.set_exception(NewsmonError(str(exc) or type(exc).__name__))
+                    failure = NewsmonError(str(exc) or type(exc).__name__)
+                    failure.__cause__ = exc
+                    waiter.set_exception(failure)
             return
         for waiter, (error, result) in zip(batch.waiters, results, strict=True):
             if waiter.done():  # its caller was cancelled meanwhile
