@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from monitor.errors import FeedError, FetchError
+from monitor.sources import prepass
 from monitor.sources.feeds import (
     FeedRead,
     FeedState,
@@ -520,6 +521,16 @@ def test_corpus_parses_without_crashing() -> None:
 
 
 class TestPrePass:
+    def test_only_short_date_texts_are_remembered(self) -> None:
+        """Dates are remembered per process (entries keep them from poll to poll), but a
+        hostile feed's kilobytes of "date" are not, or it could fill memory."""
+        real = "Tue, 04 Jun 2024 07:30:00 GMT"
+        assert prepass._cheap_date(real) == utc(2024, 6, 4, 7, 30)
+        assert real in prepass._DATES
+        junk = "Tue, 04 Jun 2024 07:30:00 GMT " + "x" * 5000
+        prepass._cheap_date(junk)
+        assert junk not in prepass._DATES
+
     def feed(self, build: str, guids: list[str]) -> bytes:
         items = "".join(
             f"<item><title>{g}</title><guid>{g}</guid>"

@@ -103,21 +103,27 @@ def _entry_ident(node: Any) -> tuple[str, datetime | None]:
 
 # Date text -> date. A feed's entries keep their dates from one poll to the next, and an
 # RFC 822 date costs email.utils about 3 us: a third of the pre-pass. Per worker process,
-# started over when full.
+# started over when full; only texts as short as real dates, so a hostile feed's 5 KB
+# "dates" cannot fill it with megabytes.
 _DATES: dict[str, datetime | None] = {}
 _DATES_MAX = 1 << 16
+_DATE_TEXT_MAX = 64
+_UNKNOWN = datetime.min  # not a date any text gives here: "not remembered"
 
 
 def _cheap_date(text: str) -> datetime | None:
-    if text in _DATES:
-        return _DATES[text]
+    # One .get, not "in" then [...]: a thread may clear the dict between the two.
+    known = _DATES.get(text, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
     try:
         when = parsedate_to_datetime(text) if text[:1].isalpha() else datetime.fromisoformat(text)
     except (TypeError, ValueError, IndexError):
         found = None
     else:
         found = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    if len(_DATES) >= _DATES_MAX:
-        _DATES.clear()
-    _DATES[text] = found
+    if len(text) <= _DATE_TEXT_MAX:
+        if len(_DATES) >= _DATES_MAX:
+            _DATES.clear()
+        _DATES[text] = found
     return found
