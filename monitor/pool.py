@@ -52,12 +52,12 @@ def _call_each(
         try:
             results.append((None, fn(*args)))
         except Exception as exc:  # the caller of that one call raises it
-            exc.add_note(f"in the worker process:\n{traceback.format_exc()}")
+            note = f"in the worker process:\n{traceback.format_exc()}"
             try:
                 pickle.dumps(exc)
             except Exception:
                 exc = NewsmonError(f"{type(exc).__name__}: {exc}")
-                exc.add_note(f"in the worker process:\n{traceback.format_exc()}")
+            exc.add_note(note)
             results.append((exc, None))
     return results
 

@@ -77,6 +77,8 @@ async def test_an_error_that_cannot_travel_fails_alone(pool: CpuPool) -> None:
     )
     assert results[1] == 7
     assert isinstance(results[0], NewsmonError) and "Unpicklable: holds a lock" in str(results[0])
+    # The note is where the call failed, not where pickling its error did.
+    assert "fails_oddly" in "".join(results[0].__notes__)
 
 
 async def test_a_bug_keeps_its_worker_traceback(pool: CpuPool) -> None:
