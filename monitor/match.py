@@ -144,6 +144,23 @@ class _Earlier:
         return self.voices.voiced
 
 
+class _Silent(_Earlier):
+    """A sentence that names no actor and has no cue: it voices nothing and is about nobody,
+    so the many such sentences of a page share one."""
+
+    def __init__(self) -> None:
+        pass
+
+    def subject(self) -> None:
+        return None
+
+    def voiced(self) -> bool:
+        return False
+
+
+_SILENT = _Silent()
+
+
 def match(
     text: str,
     rules: RuleSet,
@@ -176,11 +193,13 @@ def findings_in(
     found: dict[tuple[str, str, str], Finding] = {}
     recent: deque[_Earlier] = deque(maxlen=CARRY)
     for sentence in scan.sentences:
-        findings: list[Finding] = []
-        if sentence.demands and (
-            any(c.kind in _STANCES for c in sentence.cues) or any(e.voiced() for e in recent)
-        ):
-            findings = _findings(scan, sentence, rules, recent, year, voice)
+        cues = sentence.cues
+        # Cues and context first: they are at hand, where the demands are looked for on asking.
+        stance = cues and any(c.kind in _STANCES for c in cues)
+        if not (stance or any(e.voiced() for e in recent)) or not sentence.demands:
+            recent.append(_Earlier(scan, sentence) if cues or sentence.mentions else _SILENT)
+            continue
+        findings = _findings(scan, sentence, rules, recent, year, voice)
         for finding in findings:
             key = (finding.actor, finding.demand, finding.stance)
             # The first evidence, unless it is history and the article also says it now.

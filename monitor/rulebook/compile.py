@@ -70,15 +70,47 @@ class Cue:
     kind: str
 
 
-@dataclass(frozen=True)
 class SentenceScan:
-    """What the scan found in one sentence."""
+    """What the scan found in one sentence: the actors it names and its cues at once, and its
+    phrase hits and the demands they may make when first asked.
 
-    sentence: Sentence
-    hits: dict[int, list[tuple[int, int]]]
-    mentions: list[Mention]
-    cues: list[Cue]
-    demands: list[str]  # demands that may match here (each needed phrase occurs), in rule order
+    Most sentences are never asked: only one with a stance cue, or one right after a voiced
+    demand, is weighed (:func:`monitor.match.findings_in`). So the phrase hits of a sentence
+    where nobody wants anything cost nothing beyond the one look-up per word that found the
+    actors and cues.
+    """
+
+    __slots__ = ("_demands", "_hits", "_matcher", "_terms", "cues", "mentions", "sentence")
+
+    def __init__(
+        self,
+        sentence: Sentence,
+        mentions: list[Mention],
+        cues: list[Cue],
+        matcher: Matcher,
+        terms: list[str],
+    ) -> None:
+        self.sentence = sentence
+        self.mentions = mentions
+        self.cues = cues
+        self._matcher = matcher
+        self._terms = terms
+        self._hits: dict[int, list[tuple[int, int]]] | None = None
+        self._demands: list[str] = []
+
+    @property
+    def hits(self) -> dict[int, list[tuple[int, int]]]:
+        """Where each phrase (by term number) occurs in the sentence, as token spans in order."""
+        if self._hits is None:
+            self._hits, self._demands = self._matcher.phrases_in(self._terms, self.sentence)
+        return self._hits
+
+    @property
+    def demands(self) -> list[str]:
+        """The demands that may match here (each needed phrase occurs), in rule order."""
+        if self._hits is None:
+            self._hits, self._demands = self._matcher.phrases_in(self._terms, self.sentence)
+        return self._demands
 
 
 @dataclass(frozen=True)
@@ -116,53 +148,25 @@ class Matcher:
     singles: Mapping[str, int] = field(default_factory=dict)
     pairs: frozenset[tuple[str, str]] = frozenset()
 
-    def scan(self, text: str, on: dt.date | None = None) -> Scan:
-        """Tokenize ``text``, cut it into sentences and find every phrase in each.
+    # The same for the phrases that name an actor or are a cue: what every sentence needs.
+    signal_singles: Mapping[str, int] = field(default_factory=dict)
+    signal_pairs: frozenset[tuple[str, str]] = frozenset()
+    signal_trie: Mapping[str, Trie] = field(default_factory=dict)
 
+    def scan(self, text: str, on: dt.date | None = None) -> Scan:
+        """Tokenize ``text``, cut it into sentences and find the actors and cues in each.
+
+        A sentence's other phrases are found when :attr:`SentenceScan.hits` is first read.
         ``on`` is the date the text was written: an alias valid only at other dates (an
         official out of office) names nobody then. Without it, every alias counts.
         """
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
         terms = tokens.terms
-        # Each sentence's hits as (start, -stop, term): plain sorting puts the longest first.
-        found: list[list[tuple[int, int, int]]] = [[] for _ in sentences]
-        if terms:
-            stops = [sentence.stop for sentence in sentences]
-            singles = self.singles
-            for first in compress(count(), map(singles.__contains__, terms)):
-                found[bisect_right(stops, first)].append((first, -first - 1, singles[terms[first]]))
-            trie = self.trie
-            for first in compress(count(), map(self.pairs.__contains__, pairwise(terms))):
-                where = bisect_right(stops, first)
-                stop = stops[where]  # a phrase ends in the sentence it starts in
-                hits = found[where]
-                children = trie[terms[first]][0]
-                after = first + 1
-                while children and after < stop:
-                    node = children.get(terms[after])
-                    if node is None:
-                        break
-                    children, term = node
-                    after += 1
-                    if term is not None:
-                        hits.append((first, -after, term))
-        return Scan(
-            text,
-            tokens,
-            [
-                self._sentence(s, hits, on) if hits else _nothing(s)
-                for s, hits in zip(sentences, found, strict=True)
-            ],
-        )
-
-    def _sentence(
-        self, sentence: Sentence, found: list[tuple[int, int, int]], on: dt.date | None
-    ) -> SentenceScan:
-        hits: dict[int, list[tuple[int, int]]] = {}
-        mentions: list[Mention] = []
-        cues: list[Cue] = []
-        demands: set[int] = set()
+        stops = [sentence.stop for sentence in sentences]
+        found = _find(terms, 0, stops, self.signal_singles, self.signal_pairs, self.signal_trie)
+        mentions: dict[int, list[Mention]] = {}
+        cues: dict[int, list[Cue]] = {}
         roles = self.roles
         # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
         # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
@@ -170,24 +174,47 @@ class Matcher:
         # holds "demand".
         actor_reach: dict[str, int] = {}
         cue_reach = -1
-        found.sort()
-        for start, minus_stop, term in found:
+        here = -1
+        for start, minus_stop, term in sorted(found):
+            where = bisect_right(stops, start)
+            if where != here:
+                here, actor_reach, cue_reach = where, {}, -1
             stop = -minus_stop
-            if term in hits:
-                hits[term].append((start, stop))
-            else:
-                hits[term] = [(start, stop)]
-            actor, windows, kinds, triggered = roles[term]
+            actor, windows, kinds, _ = roles[term]
             if (
                 actor is not None
                 and actor_reach.get(actor, -1) < stop
                 and (windows is None or on is None or _valid(windows, on))
             ):
-                mentions.append(Mention(start, stop, actor))
+                mentions.setdefault(where, []).append(Mention(start, stop, actor))
                 actor_reach[actor] = stop
             if kinds and cue_reach < stop:
-                cues.extend(Cue(start, stop, kind) for kind in kinds)
+                cues.setdefault(where, []).extend(Cue(start, stop, kind) for kind in kinds)
                 cue_reach = stop
+        return Scan(
+            text,
+            tokens,
+            [
+                SentenceScan(sentence, mentions.get(i, []), cues.get(i, []), self, terms)
+                for i, sentence in enumerate(sentences)
+            ],
+        )
+
+    def phrases_in(
+        self, terms: list[str], sentence: Sentence
+    ) -> tuple[dict[int, list[tuple[int, int]]], list[str]]:
+        """Every phrase hit of one sentence of a scanned text (``terms`` are the text's), and
+        the demands they may make: those whose needed phrases all occur, in rule order."""
+        found = _find(terms, sentence.first, [sentence.stop], self.singles, self.pairs, self.trie)
+        hits: dict[int, list[tuple[int, int]]] = {}
+        demands: set[int] = set()
+        roles = self.roles
+        for start, minus_stop, term in sorted(found):
+            if term in hits:
+                hits[term].append((start, -minus_stop))
+            else:
+                hits[term] = [(start, -minus_stop)]
+            triggered = roles[term][3]
             if triggered:
                 demands.update(triggered)
         names, checks = self.demand_ids, self.checks
@@ -197,11 +224,45 @@ class Matcher:
             if (needs := checks[demand]) is None
             or not any(map(frozenset.isdisjoint, needs, repeat(hits)))
         ]
-        return SentenceScan(sentence, hits, mentions, cues, possible)
+        return hits, possible
 
 
-def _nothing(sentence: Sentence) -> SentenceScan:
-    return SentenceScan(sentence, {}, [], [], [])
+def _find(
+    terms: list[str],
+    first: int,
+    stops: list[int],
+    singles: Mapping[str, int],
+    pairs: frozenset[tuple[str, str]],
+    trie: Mapping[str, Trie],
+) -> list[tuple[int, int, int]]:
+    """The phrase hits in ``terms[first:stops[-1]]`` as (start, -stop, term): plain sorting
+    puts them in order, the longest first. ``stops`` are where sentences end: no phrase
+    runs from one into the next.
+
+    One-word phrases are picked out in C by a look-up per word, and so are the first two
+    words of every longer phrase: only there does a walk down the trie begin in Python.
+    """
+    if not stops:
+        return []
+    end = stops[-1]
+    words = terms[first:end] if first or end < len(terms) else terms
+    found = [
+        (i, -i - 1, singles[terms[i]])
+        for i in compress(count(first), map(singles.__contains__, words))
+    ]
+    for i in compress(count(first), map(pairs.__contains__, pairwise(words))):
+        stop = stops[bisect_right(stops, i)] if len(stops) > 1 else end
+        children = trie[terms[i]][0]
+        after = i + 1
+        while children and after < stop:
+            node = children.get(terms[after])
+            if node is None:
+                break
+            children, term = node
+            after += 1
+            if term is not None:
+                found.append((i, -after, term))
+    return found
 
 
 _Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
@@ -314,6 +375,7 @@ def build_matcher(
     ]
     singles = {key[0]: term for key, term in terms.index.items() if len(key) == 1}
     pairs = frozenset((key[0], key[1]) for key in terms.index if len(key) > 1)
+    signals = {key: term for key, term in terms.index.items() if roles[term][0] or roles[term][2]}
     return Matcher(
         _trie(terms.index),
         tuple(sizes),
@@ -329,4 +391,7 @@ def build_matcher(
         tuple(checks),
         singles,
         pairs,
+        {key[0]: term for key, term in signals.items() if len(key) == 1},
+        frozenset((key[0], key[1]) for key in signals if len(key) > 1),
+        _trie({key: term for key, term in signals.items() if len(key) > 1}),
     )

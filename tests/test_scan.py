@@ -1,0 +1,70 @@
+"""The scan: tokens, sentences, and the phrases of each sentence, found once per text."""
+
+from __future__ import annotations
+
+from monitor.rulebook.compile import Matcher, Scan, build_matcher
+from monitor.rulebook.schema import AllPattern, AnyPattern
+from monitor.rulebook.text import phrase_terms
+
+
+def _matcher() -> Matcher:
+    return build_matcher(
+        {"russia": ["Russia", "Vladimir Putin", "Putin"], "nato": ["NATO"]},
+        {
+            "ukraine-nato-ban": AnyPattern.model_validate({"any": ["join NATO", "never join"]}),
+            "ceasefire": AllPattern.model_validate({"all": ["ceasefire", "30-day"], "near": 3}),
+        },
+        {"demand": ["insist on", "insist"], "speech": ["said"]},
+    )
+
+
+def _words(scan: Scan, spans: list[tuple[int, int]]) -> list[str]:
+    starts, ends = scan.tokens.starts, scan.tokens.ends
+    return [scan.text[starts[s] : ends[e - 1]] for s, e in spans]
+
+
+def _term(matcher: Matcher, phrase: str) -> int:
+    """The term number the matcher gave a phrase, read back from its trie."""
+    *path, last = phrase_terms(phrase)
+    level = matcher.trie
+    for word in path:
+        below = level[word][0]
+        assert below is not None
+        level = below
+    term = level[last][1]
+    assert term is not None
+    return term
+
+
+def test_phrases_are_found_in_the_sentence_they_are_in() -> None:
+    """Each sentence's hits are its own, with their spans; none runs into the next sentence."""
+    matcher = _matcher()
+    scan = matcher.scan("Kyiv wants to join NATO soon. It will join. NATO met in June.")
+    first, second, third = scan.sentences
+    assert _words(scan, first.hits[_term(matcher, "join NATO")]) == ["join NATO"]
+    assert first.demands == ["ukraine-nato-ban"]
+    assert _term(matcher, "join NATO") not in second.hits  # "join. NATO" is two sentences
+    assert second.demands == [] and third.demands == []
+    assert _words(scan, third.hits[_term(matcher, "NATO")]) == ["NATO"]
+
+
+def test_actors_and_cues_of_each_sentence() -> None:
+    """A name inside a longer name of the same actor is one mention; the longest cue wins."""
+    scan = _matcher().scan("Vladimir Putin said he would insist on it. NATO disagreed.")
+    first, second = scan.sentences
+    assert [(m.actor, _words(scan, [(m.start, m.stop)])) for m in first.mentions] == [
+        ("russia", ["Vladimir Putin"])
+    ]
+    assert [(c.kind, _words(scan, [(c.start, c.stop)])) for c in first.cues] == [
+        ("speech", ["said"]),
+        ("demand", ["insist on"]),
+    ]
+    assert [m.actor for m in second.mentions] == ["nato"] and second.cues == []
+
+
+def test_a_demand_is_possible_only_where_all_its_parts_occur() -> None:
+    """A demand whose every part has no hit is not listed; one whose parts all occur is."""
+    matcher = _matcher()
+    scan = matcher.scan("They want a ceasefire. A 30-day ceasefire was offered.")
+    assert [s.demands for s in scan.sentences] == [[], ["ceasefire"]]
+    assert _words(scan, scan.sentences[1].hits[_term(matcher, "30-day")]) == ["30-day"]
