@@ -54,7 +54,8 @@ class AllOf:
 Node = Phrase | AnyOf | AllOf
 
 
-@dataclass(frozen=True)
+# Not frozen: built by the hundred per page, and a frozen dataclass costs three times as much.
+@dataclass(slots=True)
 class Occurrence:
     """One way a pattern matched: its phrases (``leaves``) and the tokens it covers.
 
