@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from monitor.rulebook.compile import Matcher, Scan, build_matcher
-from monitor.rulebook.schema import AllPattern, AnyPattern
+from monitor.rulebook.patterns import WAYS, AllOf, AnyOf, Phrase, alternatives
+from monitor.rulebook.schema import AnyPattern
 from monitor.rulebook.text import phrase_terms
 
 
@@ -12,7 +13,9 @@ def _matcher() -> Matcher:
         {"russia": ["Russia", "Vladimir Putin", "Putin"], "nato": ["NATO"]},
         {
             "ukraine-nato-ban": AnyPattern.model_validate({"any": ["join NATO", "never join"]}),
-            "ceasefire": AllPattern.model_validate({"all": ["ceasefire", "30-day"], "near": 3}),
+            "ceasefire": AnyPattern.model_validate(
+                {"any": ["truce", {"all": ["ceasefire", "30-day"], "near": 3}]}
+            ),
         },
         {"demand": ["insist on", "insist"], "speech": ["said"]},
     )
@@ -62,9 +65,21 @@ def test_actors_and_cues_of_each_sentence() -> None:
     assert [m.actor for m in second.mentions] == ["nato"] and second.cues == []
 
 
-def test_a_demand_is_possible_only_where_all_its_parts_occur() -> None:
-    """A demand whose every part has no hit is not listed; one whose parts all occur is."""
+def test_a_demand_is_possible_only_where_one_of_its_ways_is_complete() -> None:
+    """ "truce", or "ceasefire" with "30-day": a "ceasefire" alone lists no demand to weigh."""
     matcher = _matcher()
-    scan = matcher.scan("They want a ceasefire. A 30-day ceasefire was offered.")
-    assert [s.demands for s in scan.sentences] == [[], ["ceasefire"]]
+    scan = matcher.scan("They want a ceasefire. A 30-day ceasefire was offered. A truce.")
+    assert [s.demands for s in scan.sentences] == [[], ["ceasefire"], ["ceasefire"]]
     assert _words(scan, scan.sentences[1].hits[_term(matcher, "30-day")]) == ["30-day"]
+
+
+def test_ways_past_the_limit_fall_back_to_what_every_way_needs() -> None:
+    """An ``all`` of many ``any`` would list too many ways: it lists what each needs instead."""
+    a, b, c, d = (frozenset({n}) for n in range(4))
+    small = AllOf((AnyOf((Phrase(a), Phrase(b))), Phrase(c)))
+    assert alternatives(small) == ((a, c), (b, c))
+    pairs = [AnyOf((Phrase(frozenset({2 * n})), Phrase(frozenset({2 * n + 1})))) for n in range(5)]
+    big = AllOf(tuple(pairs))  # 2 ** 5 ways
+    assert WAYS < 2**5
+    assert alternatives(big) == (tuple(frozenset({2 * n, 2 * n + 1}) for n in range(5)),)
+    assert alternatives(AnyOf((Phrase(d), small))) == ((d,), (a, c), (b, c))

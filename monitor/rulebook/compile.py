@@ -31,7 +31,7 @@ __all__ = [
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import compress, count, pairwise, repeat
 from typing import Any, TypeAlias
 
@@ -40,6 +40,7 @@ from monitor.rulebook.patterns import (
     AnyOf,
     Node,
     Phrase,
+    alternatives,
     positive_terms,
     required_terms,
 )
@@ -130,30 +131,23 @@ class Matcher:
 
     trie: Mapping[str, Trie]  # first word -> the phrases that start with it
     sizes: tuple[int, ...]  # words per term
-    actor_of: Mapping[int, str]
-    cues_of: Mapping[int, tuple[str, ...]]
-    demands_of: Mapping[int, tuple[str, ...]]
     patterns: Mapping[str, Node]
-    order: Mapping[str, int]
-    required: Mapping[str, tuple[frozenset[int], ...]]
-    windows_of: Mapping[int, tuple[Window, ...]] = field(default_factory=dict)
     # What each term is, read once per hit: its actor (or None), that alias's windows (or
     # None when it always counts), its cue kinds and the demands it can trigger (by number).
-    roles: Sequence[_Role] = ()
-    # The demands in rule order, and for each the term sets ``required`` lists, or None when
-    # any of its own phrases is enough (a list of phrases: whatever triggered it satisfies it).
-    demand_ids: Sequence[str] = ()
-    checks: Sequence[tuple[frozenset[int], ...] | None] = ()
+    roles: Sequence[_Role]
+    # The demands in rule order, and for each the ways it can match (see ``alternatives``),
+    # or None when any one of its phrases is enough: whatever triggered it then satisfies it.
+    demand_ids: Sequence[str]
+    checks: Sequence[tuple[tuple[frozenset[int], ...], ...] | None]
     # The phrases of one word (word -> phrase number), and the first two words of every longer
     # phrase: both are looked up for every word of a text in C, so that Python only walks the
     # trie where a longer phrase may begin.
-    singles: Mapping[str, int] = field(default_factory=dict)
-    pairs: frozenset[tuple[str, str]] = frozenset()
-
+    singles: Mapping[str, int]
+    pairs: frozenset[tuple[str, str]]
     # The same for the phrases that name an actor or are a cue: what every sentence needs.
-    signal_singles: Mapping[str, int] = field(default_factory=dict)
-    signal_pairs: frozenset[tuple[str, str]] = frozenset()
-    signal_trie: Mapping[str, Trie] = field(default_factory=dict)
+    signal_singles: Mapping[str, int]
+    signal_pairs: frozenset[tuple[str, str]]
+    signal_trie: Mapping[str, Trie]
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
         """Tokenize ``text``, cut it into sentences and find the actors and cues in each.
@@ -223,8 +217,8 @@ class Matcher:
         possible = [
             names[demand]
             for demand in sorted(demands)
-            if (needs := checks[demand]) is None
-            or not any(map(frozenset.isdisjoint, needs, repeat(hits)))
+            if (ways := checks[demand]) is None
+            or any(not any(map(frozenset.isdisjoint, way, repeat(hits))) for way in ways)
         ]
         return hits, possible
 
@@ -370,30 +364,21 @@ def build_matcher(
         )
         for term in range(len(terms.index))
     ]
-    required = {demand: tuple(required_terms(node)) for demand, node in nodes.items()}
-    checks = [
-        None if needs == (frozenset(positive_terms(nodes[demand])),) else needs
-        for demand, needs in required.items()
-    ]
+    ways = [alternatives(node) for node in nodes.values()]
+    checks = [None if all(len(way) == 1 for way in found) else found for found in ways]
     singles = {key[0]: term for key, term in terms.index.items() if len(key) == 1}
     pairs = frozenset((key[0], key[1]) for key in terms.index if len(key) > 1)
     signals = {key: term for key, term in terms.index.items() if roles[term][0] or roles[term][2]}
     return Matcher(
-        _trie(terms.index),
-        tuple(sizes),
-        actor_of,
-        cues_of,
-        demands_of,
-        nodes,
-        number,
-        required,
-        windows_of,
-        tuple(roles),
-        tuple(nodes),
-        tuple(checks),
-        singles,
-        pairs,
-        {key[0]: term for key, term in signals.items() if len(key) == 1},
-        frozenset((key[0], key[1]) for key in signals if len(key) > 1),
-        _trie({key: term for key, term in signals.items() if len(key) > 1}),
+        trie=_trie(terms.index),
+        sizes=tuple(sizes),
+        patterns=nodes,
+        roles=tuple(roles),
+        demand_ids=tuple(nodes),
+        checks=tuple(checks),
+        singles=singles,
+        pairs=pairs,
+        signal_singles={key[0]: term for key, term in signals.items() if len(key) == 1},
+        signal_pairs=frozenset((key[0], key[1]) for key in signals if len(key) > 1),
+        signal_trie=_trie({key: term for key, term in signals.items() if len(key) > 1}),
     )

@@ -9,12 +9,14 @@ not occur in the sentence.
 from __future__ import annotations
 
 __all__ = [
+    "WAYS",
     "AllOf",
     "AnyOf",
     "Hits",
     "Node",
     "Occurrence",
     "Phrase",
+    "alternatives",
     "find",
     "positive_terms",
     "required_terms",
@@ -86,6 +88,31 @@ def required_terms(node: Node) -> list[frozenset[int]]:
     if isinstance(node, AnyOf):
         return [frozenset(positive_terms(node))]
     return [terms for part in node.parts for terms in required_terms(part)]
+
+
+# Most ways a pattern's alternatives are listed: an ``all`` of several ``any`` multiplies them.
+WAYS = 16
+
+
+def alternatives(node: Node) -> tuple[tuple[frozenset[int], ...], ...]:
+    """The ways ``node`` can match, each as term sets that must all have a hit: a sentence
+    where no way is complete cannot match, which is cheaper to tell than :func:`find`.
+
+    ``any: [a, b, {all: [c, d]}]`` can match by a, by b, or by c and d together, where
+    :func:`required_terms` only knows that one of a, b, c, d must occur. Past ``WAYS`` ways,
+    the ``all`` falls back to what it requires of every way.
+    """
+    if isinstance(node, Phrase):
+        return ((node.terms,),)
+    if isinstance(node, AnyOf):
+        return tuple(way for part in node.parts for way in alternatives(part))
+    ways: tuple[tuple[frozenset[int], ...], ...] = ((),)
+    for part in node.parts:
+        choices = alternatives(part)
+        if len(ways) * len(choices) > WAYS:
+            return (tuple(required_terms(node)),)
+        ways = tuple(way + choice for way in ways for choice in choices)
+    return ways
 
 
 def find(node: Node, hits: Hits) -> list[Occurrence]:
