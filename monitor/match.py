@@ -39,7 +39,6 @@ import datetime as dt
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 from monitor.model import Finding
 from monitor.rulebook import RuleSet
@@ -120,42 +119,46 @@ class _Voices:
 
 
 class _Earlier:
-    """A sentence already read: asked who spoke in it only when a later one needs to know."""
+    """A sentence already read: who spoke in it is worked out only when a later one asks."""
+
+    __slots__ = ("_voices", "scan", "sentence", "voiced", "voicer")
 
     def __init__(self, scan: Scan, sentence: SentenceScan, voicer: str | None = None) -> None:
         self.scan = scan
         self.sentence = sentence
         self.voicer = voicer  # who voiced its findings, if it had any
+        self._voices: _Voices | None = None
+        # Whether it voiced a demand: context for the sentences that follow. Only a name and a
+        # demand cue can voice a sentence: that is checked before it is weighed.
+        self.voiced = voicer is not None or (
+            bool(sentence.mentions)
+            and any(c.kind == "demand" for c in sentence.cues)
+            and self.voices.voiced
+        )
 
-    @cached_property
+    @property
     def voices(self) -> _Voices:
-        return _voices(self.scan, self.sentence, [], [], [])
+        # Not a cached_property: on Python 3.11 that takes a lock on every first read.
+        if self._voices is None:
+            self._voices = _voices(self.scan, self.sentence, [], [], [])
+        return self._voices
 
     def subject(self) -> str | None:
         return self.voicer or self.voices.subject
-
-    def voiced(self) -> bool:
-        if self.voicer is not None:
-            return True
-        # Only a demand cue and a name can voice a sentence: check that before weighing it.
-        sentence = self.sentence
-        if not sentence.mentions or all(c.kind != "demand" for c in sentence.cues):
-            return False
-        return self.voices.voiced
 
 
 class _Silent(_Earlier):
     """A sentence that names no actor and has no cue: it voices nothing and is about nobody,
     so the many such sentences of a page share one."""
 
+    __slots__ = ()
+
     def __init__(self) -> None:
-        pass
+        self.voicer = None
+        self.voiced = False
 
     def subject(self) -> None:
         return None
-
-    def voiced(self) -> bool:
-        return False
 
 
 _SILENT = _Silent()
@@ -192,20 +195,26 @@ def findings_in(
     conditions (:func:`monitor.unknown.unrecognized`) off the one scan."""
     found: dict[tuple[str, str, str], Finding] = {}
     recent: deque[_Earlier] = deque(maxlen=CARRY)
+    quiet = CARRY  # sentences read since the last one that voiced a demand
     for sentence in scan.sentences:
         cues = sentence.cues
-        # Cues and context first: they are at hand, where the demands are looked for on asking.
         stance = cues and any(c.kind in _STANCES for c in cues)
-        if not (stance or any(e.voiced() for e in recent)) or not sentence.demands:
-            recent.append(_Earlier(scan, sentence) if cues or sentence.mentions else _SILENT)
-            continue
-        findings = _findings(scan, sentence, rules, recent, year, voice)
+        # Cues and context first: they are at hand, where the demands are looked for on asking.
+        if (stance or quiet < CARRY) and sentence.demands:
+            findings = _findings(scan, sentence, rules, recent, year, voice)
+        else:
+            findings = []
         for finding in findings:
             key = (finding.actor, finding.demand, finding.stance)
             # The first evidence, unless it is history and the article also says it now.
             if key not in found or (found[key].historical and not finding.historical):
                 found[key] = finding
-        recent.append(_Earlier(scan, sentence, findings[0].actor if findings else None))
+        if findings or cues or sentence.mentions:
+            earlier = _Earlier(scan, sentence, findings[0].actor if findings else None)
+        else:
+            earlier = _SILENT
+        recent.append(earlier)
+        quiet = 0 if earlier.voiced else quiet + 1
     return list(found.values())
 
 
@@ -227,7 +236,7 @@ def _findings(
     covers = [span for occs in occurrences.values() for occ in occs for span in occ.cover]
     windows = [(occ.start, occ.stop) for occs in occurrences.values() for occ in occs]
     voices = _voices(scan, sentence, leaves, covers, windows)
-    if not voices.ties and not any(e.voiced() for e in recent):
+    if not voices.ties and not any(e.voiced for e in recent):
         return []  # the only cues were part of a demand's own words ("drop sanctions")
 
     said_by: dict[str, list[Cue]] = {}  # each voice and the cues it speaks by
@@ -347,11 +356,12 @@ def _grievances(occurrences: dict[str, list[Occurrence]]) -> set[str]:
 
 def _clauses(scan: Scan, sentence: SentenceScan) -> Callable[[int], int]:
     """The clause number of each token of the sentence: semicolons part clauses."""
-    starts, text = scan.tokens.starts, scan.text
-    first = sentence.sentence.first
+    starts, text, span = scan.tokens.starts, scan.text, sentence.sentence
+    if ";" not in text[span.start : span.end]:
+        return lambda token: 0  # most sentences are one clause
     bounds = [
         i
-        for i in range(first + 1, sentence.sentence.stop)
+        for i in range(span.first + 1, span.stop)
         if ";" in text[scan.tokens.ends[i - 1] : starts[i]]
     ]
     return lambda token: bisect.bisect_right(bounds, token)
@@ -413,7 +423,7 @@ def _carried(recent: deque[_Earlier], *, pronoun: bool) -> str | None:
     """Who speaks in a sentence that names nobody: whoever voiced a demand just before, or,
     behind a pronoun, whoever the sentence before was about."""
     for earlier in reversed(recent):
-        if earlier.voiced() or (pronoun and earlier.subject()):
+        if earlier.voiced or (pronoun and earlier.subject()):
             return earlier.subject()
     return None
 

@@ -233,12 +233,6 @@ def _attribution_follows(text: str, tokens: Tokens, i: int) -> bool:
     return any(word in _SAID for word in words)
 
 
-def _skip_space(text: str, pos: int, limit: int) -> int:
-    while pos < limit and text[pos].isspace():
-        pos += 1
-    return pos
-
-
 _BREAKS = ".!?\u2026\n"
 
 
@@ -264,7 +258,7 @@ def split_sentences(text: str, tokens: Tokens) -> list[Sentence]:
     candidates = sorted(set(map(bisect.bisect_right, repeat(tokens.starts), _breaks(text))))
     sentences: list[Sentence] = []
     first = 0
-    start = _skip_space(text, 0, tokens.starts[0])
+    start = tokens.starts[0] - len(text[: tokens.starts[0]].lstrip())
     for following in candidates:
         i = following - 1
         if i < 0 or i >= count - 1:
@@ -274,7 +268,8 @@ def split_sentences(text: str, tokens: Tokens) -> list[Sentence]:
             continue
         sentences.append(Sentence(start, end, first, i + 1))
         first = i + 1
-        start = _skip_space(text, end, tokens.starts[i + 1])
+        gap = text[end : tokens.starts[first]]
+        start = end + len(gap) - len(gap.lstrip())
     end = tokens.ends[-1]
     while end < len(text) and (text[end] in _TERMINALS or text[end] in _CLOSERS):
         end += 1
