@@ -220,7 +220,7 @@ def main() -> int:
             for t in extracted
         )
         found = statistics.fmean(len(match(t, rules)) for t in extracted)
-        print(f"  {name:<12} {hits:4.0f} phrase hits, {found:5.1f} findings per page")
+        print(f"  {name:<12} {hits:4.0f} demand phrase hits, {found:5.1f} findings per page")
     print()
     for label, times in rows:
         print(f"{label:<34} {summary(times)}")
@@ -234,8 +234,9 @@ def main() -> int:
     share = weighing / statistics.fmean(extract_times)
     print(f"{'pages: weighing only, flat':<34} {share:6.1%} of extraction time (match - scan)")
     print("target: matching with 10,000 phrases at most 5% of extraction time")
-    print("(scan only: tokens, sentences and every phrase hit, before any voice is weighed;")
-    print(" weighing: monitor.match choosing the voice of each finding, on the scan's output)")
+    print("(scan only: tokens, sentences, and the actors and cues of each sentence;")
+    print(" weighing: monitor.match finding the demand phrases of the sentences with a cue or")
+    print(" context, and choosing the voice of each finding, on the scan's output)")
     print()
     print(f"load 10,000 phrases (YAML, validation, compile): {load_s:.2f} s")
     print(f"compile 10,000 phrases + 3,000 aliases:          {compile_s:.2f} s (target < 1 s)")

@@ -94,17 +94,25 @@ class TestBundledPack:
             assert sum(e.should_match for e in examples) >= 2, demand
             assert sum(not e.should_match for e in examples) >= 2, demand
 
-    def test_compiled_into_one_trie(self) -> None:
-        """All phrases, aliases and cues live in a single trie of terms, each once."""
-        rules = load_rules([bundled_rules_dir()])
-        ends: list[int] = []
-        levels = [rules.matcher.trie]
-        while levels:
-            for below, term in levels.pop().values():
-                ends += [] if term is None else [term]
-                levels += [] if below is None else [below]
-        assert sorted(ends) == list(range(len(rules.matcher.sizes)))
-        assert len(ends) > 300
+    def test_every_phrase_is_compiled_once(self) -> None:
+        """Each phrase, alias and cue is one term: in the demands' tables, or the actors' and
+        cues' (both, when it is a demand phrase and an alias), once in each."""
+        matcher = load_rules([bundled_rules_dir()]).matcher
+        seen: set[int] = set()
+        for singles, trie in (
+            (matcher.singles, matcher.trie),
+            (matcher.signal_singles, matcher.signal_trie),
+        ):
+            ends = list(singles.values())
+            levels = [trie]
+            while levels:
+                for below, term in levels.pop().values():
+                    ends += [] if term is None else [term]
+                    levels += [] if below is None else [below]
+            assert len(ends) == len(set(ends))
+            seen.update(ends)
+        assert sorted(seen) == list(range(len(matcher.sizes)))
+        assert len(seen) > 300
 
     def test_version_is_a_hash_of_the_contents(self, tmp_path: Path) -> None:
         """The version is stable for the same files and changes when a rule changes."""

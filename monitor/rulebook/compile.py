@@ -32,7 +32,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress, count, pairwise, repeat
+from itertools import chain, compress, count, pairwise, repeat
 from typing import Any, TypeAlias
 
 from monitor.rulebook.patterns import (
@@ -139,12 +139,14 @@ class Matcher:
     # or None when any one of its phrases is enough: whatever triggered it then satisfies it.
     demand_ids: Sequence[str]
     checks: Sequence[tuple[tuple[frozenset[int], ...], ...] | None]
+    triggers: Sequence[tuple[int, ...]]  # by term: the demands it can trigger (by number)
     # The phrases of one word (word -> phrase number), and the first two words of every longer
-    # phrase: both are looked up for every word of a text in C, so that Python only walks the
-    # trie where a longer phrase may begin.
+    # phrase, of the demands' patterns: both are looked up for every word of a sentence in C,
+    # so that Python only walks the trie where a longer phrase may begin.
     singles: Mapping[str, int]
     pairs: frozenset[tuple[str, str]]
-    # The same for the phrases that name an actor or are a cue: what every sentence needs.
+    # The same for the phrases that name an actor or are a cue, over the whole text: every
+    # sentence needs those.
     signal_singles: Mapping[str, int]
     signal_pairs: frozenset[tuple[str, str]]
     signal_trie: Mapping[str, Trie]
@@ -199,21 +201,37 @@ class Matcher:
     def phrases_in(
         self, terms: list[str], sentence: Sentence
     ) -> tuple[dict[int, list[tuple[int, int]]], list[str]]:
-        """Every phrase hit of one sentence of a scanned text (``terms`` are the text's), and
-        the demands they may make: those whose needed phrases all occur, in rule order."""
-        found = _find(terms, sentence.first, [sentence.stop], self.singles, self.pairs, self.trie)
+        """Where each demand phrase occurs in one sentence of a scanned text (``terms`` are
+        the text's), and the demands that may match there: those with a way to match whose
+        phrases all occur, in rule order."""
+        first, stop = sentence.first, sentence.stop
+        words = terms[first:stop]
         hits: dict[int, list[tuple[int, int]]] = {}
-        demands: set[int] = set()
-        roles = self.roles
-        for start, minus_stop, term in sorted(found):
-            if term in hits:
-                hits[term].append((start, -minus_stop))
+        singles = self.singles
+        # Found in order: a term's spans are all of one length, so they need no sorting.
+        for i in compress(count(first), map(singles.__contains__, words)):
+            single = singles[terms[i]]
+            if single in hits:
+                hits[single].append((i, i + 1))
             else:
-                hits[term] = [(start, -minus_stop)]
-            triggered = roles[term][3]
-            if triggered:
-                demands.update(triggered)
+                hits[single] = [(i, i + 1)]
+        trie = self.trie
+        for i in compress(count(first), map(self.pairs.__contains__, pairwise(words))):
+            children = trie[terms[i]][0]
+            after = i + 1
+            while children and after < stop:
+                node = children.get(terms[after])
+                if node is None:
+                    break
+                children, term = node
+                after += 1
+                if term is not None:
+                    if term in hits:
+                        hits[term].append((i, after))
+                    else:
+                        hits[term] = [(i, after)]
         names, checks = self.demand_ids, self.checks
+        demands = set(chain.from_iterable(map(self.triggers.__getitem__, hits)))
         possible = [
             names[demand]
             for demand in sorted(demands)
@@ -366,18 +384,21 @@ def build_matcher(
     ]
     ways = [alternatives(node) for node in nodes.values()]
     checks = [None if all(len(way) == 1 for way in found) else found for found in ways]
-    singles = {key[0]: term for key, term in terms.index.items() if len(key) == 1}
-    pairs = frozenset((key[0], key[1]) for key in terms.index if len(key) > 1)
     signals = {key: term for key, term in terms.index.items() if roles[term][0] or roles[term][2]}
+    # Demand phrases, and what else no actor or cue claims (a 'not' part's phrases).
+    demand_phrases = {
+        key: term for key, term in terms.index.items() if roles[term][3] or key not in signals
+    }
     return Matcher(
-        trie=_trie(terms.index),
+        trie=_trie({key: term for key, term in demand_phrases.items() if len(key) > 1}),
         sizes=tuple(sizes),
         patterns=nodes,
         roles=tuple(roles),
         demand_ids=tuple(nodes),
         checks=tuple(checks),
-        singles=singles,
-        pairs=pairs,
+        triggers=tuple(role[3] for role in roles),
+        singles={key[0]: term for key, term in demand_phrases.items() if len(key) == 1},
+        pairs=frozenset((key[0], key[1]) for key in demand_phrases if len(key) > 1),
         signal_singles={key[0]: term for key, term in signals.items() if len(key) == 1},
         signal_pairs=frozenset((key[0], key[1]) for key in signals if len(key) > 1),
         signal_trie=_trie({key: term for key, term in signals.items() if len(key) > 1}),
