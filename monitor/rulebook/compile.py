@@ -145,10 +145,8 @@ class Matcher:
     # so that Python only walks the trie where a longer phrase may begin.
     singles: Mapping[str, int]
     pairs: frozenset[tuple[str, str]]
-    # The same for the phrases that name an actor or are a cue, over the whole text: every
-    # sentence needs those.
-    signal_singles: Mapping[str, int]
-    signal_pairs: frozenset[tuple[str, str]]
+    # The phrases that name an actor or are a cue, one word or more, as one trie: a whole
+    # text is looked up in it, since every sentence needs its actors and cues.
     signal_trie: Mapping[str, Trie]
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
@@ -161,40 +159,52 @@ class Matcher:
         tokens = tokenize(text)
         sentences = split_sentences(text, tokens)
         terms = tokens.terms
+        mentions: list[list[Mention]] = [[] for _ in sentences]
+        cues: list[list[Cue]] = [[] for _ in sentences]
         stops = [sentence.stop for sentence in sentences]
-        found = _find(terms, 0, stops, self.signal_singles, self.signal_pairs, self.signal_trie)
-        mentions: dict[int, list[Mention]] = {}
-        cues: dict[int, list[Cue]] = {}
-        roles = self.roles
-        # Hits come sorted by start, longest first, so a hit inside an earlier one of the same
-        # actor ends no later than it: "Vladimir Putin" holds "Putin". The longest cue wins
-        # whatever its kind: "need to" (obligation) holds "need", "no longer demand" (drop)
-        # holds "demand".
+        trie, roles = self.signal_trie, self.roles
+        here, stop = -1, -1  # the sentence of the word at hand, and where it ends
         actor_reach: dict[str, int] = {}
         cue_reach = -1
-        here = -1
-        for start, minus_stop, term in sorted(found):
-            where = bisect_right(stops, start)
-            if where != here:
-                here, actor_reach, cue_reach = where, {}, -1
-            stop = -minus_stop
-            actor, windows, kinds, _ = roles[term]
-            if (
-                actor is not None
-                and actor_reach.get(actor, -1) < stop
-                and (windows is None or on is None or _valid(windows, on))
-            ):
-                mentions.setdefault(where, []).append(Mention(start, stop, actor))
-                actor_reach[actor] = stop
-            if kinds and cue_reach < stop:
-                cues.setdefault(where, []).extend(Cue(start, stop, kind) for kind in kinds)
-                cue_reach = stop
+        # Each word is looked up in the trie's first level in C; Python goes on only from the
+        # words that begin an actor's name or a cue.
+        for first in compress(count(), map(trie.__contains__, terms)):
+            if first >= stop:
+                here = bisect_right(stops, first, here + 1)
+                stop = stops[here]  # a phrase ends in the sentence it starts in
+                actor_reach, cue_reach = {}, -1
+            children, single = trie[terms[first]]
+            found = [] if single is None else [(first + 1, single)]
+            after = first + 1
+            while children and after < stop:
+                node = children.get(terms[after])
+                if node is None:
+                    break
+                children, term = node
+                after += 1
+                if term is not None:
+                    found.append((after, term))
+            # The longest first, so that a name inside a longer one of the same actor ends no
+            # later than it: "Vladimir Putin" holds "Putin". The longest cue wins whatever its
+            # kind: "need to" (obligation) holds "need", "no longer demand" (drop) "demand".
+            for end, term in reversed(found):
+                actor, windows, kinds, _ = roles[term]
+                if (
+                    actor is not None
+                    and actor_reach.get(actor, -1) < end
+                    and (windows is None or on is None or _valid(windows, on))
+                ):
+                    mentions[here].append(Mention(first, end, actor))
+                    actor_reach[actor] = end
+                if kinds and cue_reach < end:
+                    cues[here].extend(Cue(first, end, kind) for kind in kinds)
+                    cue_reach = end
         return Scan(
             text,
             tokens,
             [
-                SentenceScan(sentence, mentions.get(i, []), cues.get(i, []), self, terms)
-                for i, sentence in enumerate(sentences)
+                SentenceScan(sentence, named, cued, self, terms)
+                for sentence, named, cued in zip(sentences, mentions, cues, strict=True)
             ],
         )
 
@@ -239,44 +249,6 @@ class Matcher:
             or any(not any(map(frozenset.isdisjoint, way, repeat(hits))) for way in ways)
         ]
         return hits, possible
-
-
-def _find(
-    terms: list[str],
-    first: int,
-    stops: list[int],
-    singles: Mapping[str, int],
-    pairs: frozenset[tuple[str, str]],
-    trie: Mapping[str, Trie],
-) -> list[tuple[int, int, int]]:
-    """The phrase hits in ``terms[first:stops[-1]]`` as (start, -stop, term): plain sorting
-    puts them in order, the longest first. ``stops`` are where sentences end: no phrase
-    runs from one into the next.
-
-    One-word phrases are picked out in C by a look-up per word, and so are the first two
-    words of every longer phrase: only there does a walk down the trie begin in Python.
-    """
-    if not stops:
-        return []
-    end = stops[-1]
-    words = terms[first:end] if first or end < len(terms) else terms
-    found = [
-        (i, -i - 1, singles[terms[i]])
-        for i in compress(count(first), map(singles.__contains__, words))
-    ]
-    for i in compress(count(first), map(pairs.__contains__, pairwise(words))):
-        stop = stops[bisect_right(stops, i)] if len(stops) > 1 else end
-        children = trie[terms[i]][0]
-        after = i + 1
-        while children and after < stop:
-            node = children.get(terms[after])
-            if node is None:
-                break
-            children, term = node
-            after += 1
-            if term is not None:
-                found.append((i, -after, term))
-    return found
 
 
 _Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
@@ -399,7 +371,5 @@ def build_matcher(
         triggers=tuple(role[3] for role in roles),
         singles={key[0]: term for key, term in demand_phrases.items() if len(key) == 1},
         pairs=frozenset((key[0], key[1]) for key in demand_phrases if len(key) > 1),
-        signal_singles={key[0]: term for key, term in signals.items() if len(key) == 1},
-        signal_pairs=frozenset((key[0], key[1]) for key in signals if len(key) > 1),
-        signal_trie=_trie({key: term for key, term in signals.items() if len(key) > 1}),
+        signal_trie=_trie(signals),
     )
