@@ -36,6 +36,7 @@ __all__ = ["findings_in", "match"]
 
 import bisect
 import datetime as dt
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -281,31 +282,22 @@ def _findings(
         if voicer is not None:
             said_by[voicer] = [c for c in untied if c.kind in ("reject", "drop", "warn")]
 
-    text = scan.text
     span = sentence.sentence
+    said_text = scan.text[span.start : span.end]
     historical = _historical(scan, sentence, year) if said_by else False
     clause = _clauses(scan, sentence)
+    # In a sentence of one clause, each voice says the same of every demand in it.
+    kinds = None if clause else {actor: _said(cues, None, set()) for actor, cues in said_by.items()}
     findings = []
     for key, occs in sorted(occurrences.items(), key=lambda item: item[1][0].start):
-        phrases = _phrases(scan, occs)
+        phrases: tuple[str, ...] | None = None
         against = key.endswith(AGAINST)
         demand = key.removesuffix(AGAINST)
-        where = {clause(occ.start) for occ in occs}
+        where = {clause(occ.start) for occ in occs} if clause else set()
         for actor, cues in said_by.items():
-            # A refusal speaks only of what its own clause says: in "X and Y are the issues;
-            # Z is not discussed", Z is refused, X and Y are not.
-            said = {
-                c.kind
-                for c in cues
-                if c.kind in ("demand", "obligation") or clause(c.start) in where
-            } or ({"demand"} if not cues else set())
-            if not against:
-                said.discard("warn")
-            if not said:
+            stance = _stance(kinds[actor] if kinds else _said(cues, clause, where), against)
+            if stance is None:
                 continue
-            stance = next(
-                _STANCES[k] for k in ("reject", "warn", "drop", "demand", "obligation") if k in said
-            )
             if stance == "rejects" and demand in grievances and not against:
                 continue  # "opposed to NATO's eastward expansion": the `against` speaks
             if against:
@@ -315,12 +307,14 @@ def _findings(
                 stance = _FLIPPED[stance]
             if stance == "demands" and actor in targets[key]:
                 continue  # Ukraine never demands its own demilitarization
+            if phrases is None:
+                phrases = _phrases(scan, occs)
             findings.append(
                 Finding(
                     actor=actor,
                     demand=demand,
                     stance=stance,
-                    sentence=text[span.start : span.end],
+                    sentence=said_text,
                     start=span.start,
                     end=span.end,
                     historical=historical,
@@ -328,6 +322,32 @@ def _findings(
                 )
             )
     return findings
+
+
+def _said(cues: list[Cue], clause: Callable[[int], int] | None, where: set[int]) -> frozenset[str]:
+    """The kinds of cue a voice says of a demand whose words are in the clauses ``where``.
+
+    A refusal speaks only of what its own clause says: in "X and Y are the issues; Z is not
+    discussed", Z is refused, X and Y are not. A voice with no cue of its own demands.
+    """
+    said = frozenset(
+        c.kind
+        for c in cues
+        if clause is None or c.kind in ("demand", "obligation") or clause(c.start) in where
+    )
+    return said or (_DEMAND if not cues else said)
+
+
+_DEMAND = frozenset({"demand"})
+_STRONGEST = ("reject", "warn", "drop", "demand", "obligation")
+
+
+def _stance(said: frozenset[str], against: bool) -> str | None:
+    """The stance the strongest cue said gives; a warning only against what a demand opposes."""
+    for kind in _STRONGEST:
+        if kind in said and (against or kind != "warn"):
+            return _STANCES[kind]
+    return None
 
 
 def _grievances(occurrences: dict[str, list[Occurrence]]) -> set[str]:
@@ -354,11 +374,12 @@ def _grievances(occurrences: dict[str, list[Occurrence]]) -> set[str]:
     return grievances
 
 
-def _clauses(scan: Scan, sentence: SentenceScan) -> Callable[[int], int]:
-    """The clause number of each token of the sentence: semicolons part clauses."""
+def _clauses(scan: Scan, sentence: SentenceScan) -> Callable[[int], int] | None:
+    """The clause number of each token of the sentence, where semicolons part clauses; None
+    for a sentence of one clause (most are)."""
     starts, text, span = scan.tokens.starts, scan.text, sentence.sentence
     if ";" not in text[span.start : span.end]:
-        return lambda token: 0  # most sentences are one clause
+        return None
     bounds = [
         i
         for i in range(span.first + 1, span.stop)
@@ -552,13 +573,18 @@ def _phrases(scan: Scan, occurrences: list[Occurrence]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(scan.text[starts[s] : ends[e - 1]] for s, e in spans))
 
 
+_DIGITS = re.compile(r"\d{4}")
+
+
 def _historical(scan: Scan, sentence: SentenceScan, year: int | None) -> bool:
     """About the past: a cue ("in prior negotiations"), or an earlier year in the past tense."""
     if any(cue.kind == "historical" for cue in sentence.cues):
         return True
-    tokens = scan.tokens
-    first, stop = sentence.sentence.first, sentence.sentence.stop
-    if not any(len(term) == 4 and term.isdigit() for term in tokens.terms[first:stop]):
+    tokens, span = scan.tokens, sentence.sentence
+    first, stop = span.first, span.stop
+    if not _DIGITS.search(scan.text, span.start, span.end) or not any(
+        len(term) == 4 and term.isdigit() for term in tokens.terms[first:stop]
+    ):
         return False  # no year named
     words = [scan.text[tokens.starts[i] : tokens.ends[i]] for i in range(first, stop)]
     earlier = any(
