@@ -569,6 +569,9 @@ def _speaker(cues: list[Cue], pool: list[Mention]) -> str | None:
 def _phrases(scan: Scan, occurrences: list[Occurrence]) -> tuple[str, ...]:
     """The matched phrases as the article wrote them, in order, once each."""
     starts, ends = scan.tokens.starts, scan.tokens.ends
+    if len(occurrences) == 1 and len(occurrences[0].leaves) == 1:  # the commonest case
+        ((s, e),) = occurrences[0].leaves
+        return (scan.text[starts[s] : ends[e - 1]],)
     spans = sorted({leaf for occ in occurrences for leaf in occ.leaves})
     return tuple(dict.fromkeys(scan.text[starts[s] : ends[e - 1]] for s, e in spans))
 
