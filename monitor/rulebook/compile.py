@@ -135,11 +135,13 @@ class Matcher:
     # What each term is, read once per hit: its actor (or None), that alias's windows (or
     # None when it always counts), its cue kinds and the demands it can trigger (by number).
     roles: Sequence[_Role]
-    # The demands in rule order, and for each the ways it can match (see ``alternatives``),
-    # or None when any one of its phrases is enough: whatever triggered it then satisfies it.
+    # The demands in rule order, and the ways each can match (see ``alternatives``) that
+    # take more than one phrase; by term, the demands it can trigger (by number), and those
+    # it completes a way to match alone.
     demand_ids: Sequence[str]
-    checks: Sequence[tuple[tuple[frozenset[int], ...], ...] | None]
-    triggers: Sequence[tuple[int, ...]]  # by term: the demands it can trigger (by number)
+    joint_ways: Sequence[tuple[tuple[frozenset[int], ...], ...]]
+    triggers: Sequence[tuple[int, ...]]
+    completes: Sequence[tuple[int, ...]]
     # The phrases of one word (word -> phrase number), and the first two words of every longer
     # phrase, of the demands' patterns: both are looked up for every word of a sentence in C,
     # so that Python only walks the trie where a longer phrase may begin.
@@ -240,15 +242,17 @@ class Matcher:
                         hits[term].append((i, after))
                     else:
                         hits[term] = [(i, after)]
-        names, checks = self.demand_ids, self.checks
-        demands = set(chain.from_iterable(map(self.triggers.__getitem__, hits)))
-        possible = [
-            names[demand]
-            for demand in sorted(demands)
-            if (ways := checks[demand]) is None
-            or any(not any(map(frozenset.isdisjoint, way, repeat(hits))) for way in ways)
-        ]
-        return hits, possible
+        # A phrase that completes a way alone makes its demands possible at once; the others
+        # it triggers are possible where every part of one of their joint ways has a hit.
+        possible = set(chain.from_iterable(map(self.completes.__getitem__, hits)))
+        joint = self.joint_ways
+        for demand in set(chain.from_iterable(map(self.triggers.__getitem__, hits))) - possible:
+            for way in joint[demand]:
+                if not any(map(frozenset.isdisjoint, way, repeat(hits))):
+                    possible.add(demand)
+                    break
+        names = self.demand_ids
+        return hits, [names[demand] for demand in sorted(possible)]
 
 
 _Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
@@ -355,7 +359,12 @@ def build_matcher(
         for term in range(len(terms.index))
     ]
     ways = [alternatives(node) for node in nodes.values()]
-    checks = [None if all(len(way) == 1 for way in found) else found for found in ways]
+    completes: list[set[int]] = [set() for _ in range(len(terms.index))]
+    for index, found in enumerate(ways):
+        for way in found:
+            if len(way) == 1:
+                for term in way[0]:
+                    completes[term].add(index)
     signals = {key: term for key, term in terms.index.items() if roles[term][0] or roles[term][2]}
     # Demand phrases, and what else no actor or cue claims (a 'not' part's phrases).
     demand_phrases = {
@@ -367,8 +376,9 @@ def build_matcher(
         patterns=nodes,
         roles=tuple(roles),
         demand_ids=tuple(nodes),
-        checks=tuple(checks),
+        joint_ways=tuple(tuple(way for way in found if len(way) > 1) for found in ways),
         triggers=tuple(role[3] for role in roles),
+        completes=tuple(tuple(sorted(demands)) for demands in completes),
         singles={key[0]: term for key, term in demand_phrases.items() if len(key) == 1},
         pairs=frozenset((key[0], key[1]) for key in demand_phrases if len(key) > 1),
         signal_trie=_trie(signals),
