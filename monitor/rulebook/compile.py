@@ -103,7 +103,8 @@ class SentenceScan:
 
     @property
     def hits(self) -> dict[int, list[tuple[int, int]]]:
-        """Where each phrase (by term number) occurs in the sentence, as token spans in order."""
+        """Where each demand phrase (by term number) occurs in the sentence, as token spans in
+        order."""
         if self._hits is None:
             self._hits, self._demands = self._matcher.phrases_in(self._terms, self.sentence)
         return self._hits
@@ -118,7 +119,7 @@ class SentenceScan:
 
 @dataclass(frozen=True)
 class Scan:
-    """A text cut into tokens and sentences, with every phrase hit."""
+    """A text cut into tokens and sentences, with the actors and cues of each."""
 
     text: str
     tokens: Tokens
