@@ -97,7 +97,7 @@ _PAST = frozenset(
 Spans = list[tuple[int, int]]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Voices:
     """Who speaks in one sentence, given the phrases of the demands found in it."""
 
@@ -149,8 +149,8 @@ class _Earlier:
 
 
 class _Silent(_Earlier):
-    """A sentence that names no actor and has no cue: it voices nothing and is about nobody,
-    so the many such sentences of a page share one."""
+    """A sentence that names no actor and gave no finding: it voices nothing and is about
+    nobody, so the many such sentences of a page share one."""
 
     __slots__ = ()
 
@@ -210,7 +210,8 @@ def findings_in(
             # The first evidence, unless it is history and the article also says it now.
             if key not in found or (found[key].historical and not finding.historical):
                 found[key] = finding
-        if findings or cues or sentence.mentions:
+        # A sentence that names nobody is about nobody, and voices nothing without a finding.
+        if findings or sentence.mentions:
             earlier = _Earlier(scan, sentence, findings[0].actor if findings else None)
         else:
             earlier = _SILENT
@@ -432,12 +433,10 @@ def _voices(
 
 def _passive(cue: Cue, scan: Scan, first: int) -> bool:
     """Whether the cue is a passive verb ("was offered"): its subject is not its voice."""
+    if cue.start <= first or scan.tokens.terms[cue.start - 1] not in _BE:
+        return False
     word = scan.text[scan.tokens.starts[cue.start] : scan.tokens.ends[cue.start]].lower()
-    return (
-        cue.start > first
-        and scan.tokens.terms[cue.start - 1] in _BE
-        and (word.endswith(("ed", "en")) or word in _PAST)
-    )
+    return word.endswith(("ed", "en")) or word in _PAST
 
 
 def _carried(recent: deque[_Earlier], *, pronoun: bool) -> str | None:
