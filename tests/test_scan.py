@@ -29,8 +29,6 @@ def _words(scan: Scan, spans: list[tuple[int, int]]) -> list[str]:
 def _term(matcher: Matcher, phrase: str) -> int:
     """The term number the matcher gave a demand phrase, read back from its tables."""
     first, *path = phrase_terms(phrase)
-    if not path:
-        return matcher.singles[first]
     below, term = matcher.trie[first]
     for word in path:
         assert below is not None

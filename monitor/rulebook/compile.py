@@ -32,7 +32,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, compress, count, pairwise, repeat
+from itertools import chain, compress, count, repeat
 from typing import Any, TypeAlias
 
 from monitor.rulebook.patterns import (
@@ -130,7 +130,10 @@ class Scan:
 class Matcher:
     """The compiled rule set: the trie of phrases and what each of its terms means."""
 
-    trie: Mapping[str, Trie]  # first word -> the phrases that start with it
+    # The phrases of the demands' patterns, one word or more, as a trie of whole terms: first
+    # word -> the phrases that start with it. Every word of a weighed sentence is looked up
+    # in its first level in C; Python walks on only from the words that begin a phrase.
+    trie: Mapping[str, Trie]
     sizes: tuple[int, ...]  # words per term
     patterns: Mapping[str, Node]
     # What each term is, read once per hit: its actor (or None), that alias's windows (or
@@ -143,11 +146,6 @@ class Matcher:
     joint_ways: Sequence[tuple[tuple[frozenset[int], ...], ...]]
     triggers: Sequence[tuple[int, ...]]
     completes: Sequence[tuple[int, ...]]
-    # The phrases of one word (word -> phrase number), and the first two words of every longer
-    # phrase, of the demands' patterns: both are looked up for every word of a sentence in C,
-    # so that Python only walks the trie where a longer phrase may begin.
-    singles: Mapping[str, int]
-    pairs: frozenset[tuple[str, str]]
     # The phrases that name an actor or are a cue, one word or more, as one trie: a whole
     # text is looked up in it, since every sentence needs its actors and cues.
     signal_trie: Mapping[str, Trie]
@@ -218,31 +216,26 @@ class Matcher:
         the text's), and the demands that may match there: those with a way to match whose
         phrases all occur, in rule order."""
         first, stop = sentence.first, sentence.stop
-        words = terms[first:stop]
         hits: dict[int, list[tuple[int, int]]] = {}
-        singles = self.singles
-        # Found in order: a term's spans are all of one length, so they need no sorting.
-        for i in compress(count(first), map(singles.__contains__, words)):
-            single = singles[terms[i]]
-            if single in hits:
-                hits[single].append((i, i + 1))
-            else:
-                hits[single] = [(i, i + 1)]
         trie = self.trie
-        for i in compress(count(first), map(self.pairs.__contains__, pairwise(words))):
-            children = trie[terms[i]][0]
+        # As the scan does for actors and cues. Each term's spans come in order: a term is of
+        # one length, so they need no sorting.
+        for i in compress(count(first), map(trie.__contains__, terms[first:stop])):
+            children, term = trie[terms[i]]
             after = i + 1
-            while children and after < stop:
-                node = children.get(terms[after])
-                if node is None:
-                    break
-                children, term = node
-                after += 1
+            while True:
                 if term is not None:
                     if term in hits:
                         hits[term].append((i, after))
                     else:
                         hits[term] = [(i, after)]
+                if not children or after >= stop:
+                    break
+                node = children.get(terms[after])
+                if node is None:
+                    break
+                children, term = node
+                after += 1
         # A phrase that completes a way alone makes its demands possible at once; the others
         # it triggers are possible where every part of one of their joint ways has a hit.
         possible = set(chain.from_iterable(map(self.completes.__getitem__, hits)))
@@ -372,7 +365,7 @@ def build_matcher(
         key: term for key, term in terms.index.items() if roles[term][3] or key not in signals
     }
     return Matcher(
-        trie=_trie({key: term for key, term in demand_phrases.items() if len(key) > 1}),
+        trie=_trie(demand_phrases),
         sizes=tuple(sizes),
         patterns=nodes,
         roles=tuple(roles),
@@ -380,7 +373,5 @@ def build_matcher(
         joint_ways=tuple(tuple(way for way in found if len(way) > 1) for found in ways),
         triggers=tuple(role[3] for role in roles),
         completes=tuple(tuple(sorted(demands)) for demands in completes),
-        singles={key[0]: term for key, term in demand_phrases.items() if len(key) == 1},
-        pairs=frozenset((key[0], key[1]) for key in demand_phrases if len(key) > 1),
         signal_trie=_trie(signals),
     )
