@@ -463,6 +463,8 @@ def _before(index: int, skip: frozenset[str], terms: list[str], first: int) -> i
 def _follows(mention: Mention, spans: Spans, skip: frozenset[str], scan: Scan, first: int) -> bool:
     """Whether a span ends right before the name, in the same clause: "demilitarization of
     Ukraine" names a target, but "..., NATO, the Kremlin said" does not."""
+    if not spans:
+        return False
     last = _before(mention.start, skip, scan.tokens.terms, first)
     if not any(stop - 1 == last for _, stop in spans):
         return False
@@ -491,7 +493,7 @@ def _not_objects(mentions: list[Mention], terms: list[str], first: int) -> list[
             and any(o.stop - 1 == _before(before, _PLACE_WORDS, terms, first) for o in objects)
         ):
             objects.append(mention)
-    return [m for m in mentions if m not in objects]
+    return [m for m in mentions if m not in objects] if objects else mentions
 
 
 def _subjects(
