@@ -175,20 +175,26 @@ class Matcher:
                 stop = stops[here]  # a phrase ends in the sentence it starts in
                 actor_reach, cue_reach = {}, -1
             children, single = trie[terms[first]]
-            found = [] if single is None else [(first + 1, single)]
             after = first + 1
-            while children and after < stop:
-                node = children.get(terms[after])
-                if node is None:
-                    break
-                children, term = node
-                after += 1
-                if term is not None:
-                    found.append((after, term))
+            if children is not None and after < stop and terms[after] in children:
+                found = [] if single is None else [(after, single)]
+                while children and after < stop:
+                    node = children.get(terms[after])
+                    if node is None:
+                        break
+                    children, term = node
+                    after += 1
+                    if term is not None:
+                        found.append((after, term))
+                found.reverse()
+            elif single is None:
+                continue  # "in", "have": the start of a longer phrase that is not here
+            else:
+                found = [(after, single)]
             # The longest first, so that a name inside a longer one of the same actor ends no
             # later than it: "Vladimir Putin" holds "Putin". The longest cue wins whatever its
             # kind: "need to" (obligation) holds "need", "no longer demand" (drop) "demand".
-            for end, term in reversed(found):
+            for end, term in found:
                 actor, windows, kinds, _ = roles[term]
                 if (
                     actor is not None

@@ -128,7 +128,7 @@ def tokenize(text: str) -> Tokens:
             ends[i] += 1
             words[i] += "."
     terms: list[str | None] = list(map(_TERMS.get, words))
-    if None in terms:
+    if not all(terms):  # (cheaper than "None in terms", which compares every term to None)
         # New words: normalize each once, then fill them in (dict.get with the cached term as
         # its default keeps this in C, and safe from a cache that starts over meanwhile).
         missing = set(compress(words, map(operator.is_, terms, repeat(None))))
