@@ -24,6 +24,8 @@ __all__ = [
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 
 Span = tuple[int, int]  # a token range [start, stop)
 Hits = Mapping[int, list[Span]]  # term -> where it occurs in the sentence
@@ -115,6 +117,9 @@ def alternatives(node: Node) -> tuple[tuple[frozenset[int], ...], ...]:
     return ways
 
 
+_START = attrgetter("start")
+
+
 def find(node: Node, hits: Hits) -> list[Occurrence]:
     """Every occurrence of ``node`` in a sentence whose phrase hits are ``hits``."""
     if isinstance(node, Phrase):
@@ -128,10 +133,10 @@ def find(node: Node, hits: Hits) -> list[Occurrence]:
         return [Occurrence(s, e, ((s, e),), ((s, e),)) for s, e in spans]
     if isinstance(node, AnyOf):
         found = [occ for part in node.parts for occ in find(part, hits)]
-        return sorted(found, key=lambda occ: occ.start)
-    if any(terms.isdisjoint(hits) for terms in node.needs):
+        return sorted(found, key=_START) if len(found) > 1 else found
+    if any(map(frozenset.isdisjoint, node.needs, repeat(hits))):
         return []
-    if any(find(part, hits) for part in node.absent):
+    if node.absent and any(find(part, hits) for part in node.absent):
         return []
     groups = [find(part, hits) for part in node.parts]
     if not all(groups):
