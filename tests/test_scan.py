@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from monitor.rulebook.compile import Matcher, Scan, build_matcher
-from monitor.rulebook.patterns import WAYS, AllOf, AnyOf, Phrase, alternatives
-from monitor.rulebook.schema import AnyPattern
+from monitor.rulebook.patterns import WAYS, AllOf, AnyOf, Phrase, alternatives, find
+from monitor.rulebook.schema import AllPattern, AnyPattern
 from monitor.rulebook.text import phrase_terms
 
 
@@ -13,6 +13,9 @@ def _matcher() -> Matcher:
         {"russia": ["Russia", "Vladimir Putin", "Putin"], "nato": ["NATO"]},
         {
             "ukraine-nato-ban": AnyPattern.model_validate({"any": ["join NATO", "never join"]}),
+            "no-foreign-troops": AllPattern.model_validate(
+                {"all": ["peacekeepers", {"not": "NATO"}]}
+            ),
             "ceasefire": AnyPattern.model_validate(
                 {"any": ["truce", {"all": ["ceasefire", "30-day"], "near": 3}]}
             ),
@@ -46,7 +49,7 @@ def test_phrases_are_found_in_the_sentence_they_are_in() -> None:
     assert first.demands == ["ukraine-nato-ban"]
     assert _term(matcher, "join NATO") not in second.hits  # "join. NATO" is two sentences
     assert second.demands == [] and third.demands == []
-    assert third.hits == {} and [m.actor for m in third.mentions] == ["nato"]
+    assert third.demands == [] and [m.actor for m in third.mentions] == ["nato"]
 
 
 def test_actors_and_cues_of_each_sentence() -> None:
@@ -81,3 +84,16 @@ def test_ways_past_the_limit_fall_back_to_what_every_way_needs() -> None:
     assert WAYS < 2**5
     assert alternatives(big) == (tuple(frozenset({2 * n, 2 * n + 1}) for n in range(5)),)
     assert alternatives(AnyOf((Phrase(d), small))) == ((d,), (a, c), (b, c))
+
+
+def test_a_not_part_sees_a_phrase_that_also_names_an_actor() -> None:
+    """ "NATO" is an alias, and the 'not' part of a demand: the demand's phrases include it."""
+    matcher = _matcher()
+    pattern = matcher.patterns["no-foreign-troops"]
+    plain, excluded = matcher.scan(
+        "No peacekeepers, they said. No peacekeepers from NATO."
+    ).sentences
+    assert find(pattern, plain.hits) and plain.demands == ["no-foreign-troops"]
+    assert [m.actor for m in excluded.mentions] == ["nato"]
+    assert _term(matcher, "NATO") in excluded.hits
+    assert find(pattern, excluded.hits) == []

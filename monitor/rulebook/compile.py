@@ -1,15 +1,18 @@
-"""Compile a validated rule set into one trie of terms, and scan a text with it.
+"""Compile a validated rule set into two tries of terms, and scan a text with them.
 
 Every phrase of every demand pattern, actor alias and cue is normalized into a sequence of
-terms and added once to a single trie keyed by whole terms (nested dicts). One pass over a
-text's terms finds all of them, overlapping ones included, on word boundaries by
-construction: one-word phrases are picked out in C by a set look-up per word, and only a
-pair of words that begins a longer phrase (also picked out in C) starts a walk in Python,
-which goes no further than the phrases allow, nor past its sentence. A scan then groups
-the hits by sentence, ready for :mod:`monitor.match` to weigh.
+terms (one number per distinct sequence) and put in a trie keyed by whole terms (nested
+dicts): the actors' names and the cues in one, the demands' phrases in the other. Matching
+is on word boundaries by construction, overlapping phrases included.
+
+A scan tokenizes the text, cuts it into sentences and looks every word up in the first level
+of the actors-and-cues trie, in C; Python walks on only from the words that begin a name or
+a cue, and never past the sentence. The demands' phrases of a sentence are looked up the same
+way, but only when :mod:`monitor.match` weighs that sentence: one with a stance cue, or right
+after one that voiced a demand, a few of a page's fifty.
 
 (This replaced an Aho-Corasick automaton over the space-joined terms: rules use few of a
-text's words, so most words cost one set look-up here, where the automaton stepped through
+text's words, so most words cost one dict look-up here, where the automaton stepped through
 every character and each hit then had to be mapped back to its words.)
 """
 
@@ -41,6 +44,7 @@ from monitor.rulebook.patterns import (
     Node,
     Phrase,
     alternatives,
+    pattern_terms,
     positive_terms,
     required_terms,
 )
@@ -128,7 +132,7 @@ class Scan:
 
 @dataclass(frozen=True)
 class Matcher:
-    """The compiled rule set: the trie of phrases and what each of its terms means."""
+    """The compiled rule set: the tries of phrases and what each of their terms means."""
 
     # The phrases of the demands' patterns, one word or more, as a trie of whole terms: first
     # word -> the phrases that start with it. Every word of a weighed sentence is looked up
@@ -366,10 +370,10 @@ def build_matcher(
                 for term in way[0]:
                     completes[term].add(index)
     signals = {key: term for key, term in terms.index.items() if roles[term][0] or roles[term][2]}
-    # Demand phrases, and what else no actor or cue claims (a 'not' part's phrases).
-    demand_phrases = {
-        key: term for key, term in terms.index.items() if roles[term][3] or key not in signals
-    }
+    # Every phrase of the demands' patterns: those of their 'not' parts trigger nothing, but
+    # are looked for all the same, even where an actor or a cue is named so.
+    used = set().union(*(pattern_terms(node) for node in nodes.values()))
+    demand_phrases = {key: term for key, term in terms.index.items() if term in used}
     return Matcher(
         trie=_trie(demand_phrases),
         sizes=tuple(sizes),

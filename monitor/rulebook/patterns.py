@@ -18,6 +18,7 @@ __all__ = [
     "Phrase",
     "alternatives",
     "find",
+    "pattern_terms",
     "positive_terms",
     "required_terms",
 ]
@@ -80,6 +81,16 @@ def positive_terms(node: Node) -> set[int]:
     found: set[int] = set()
     for part in node.parts:
         found |= positive_terms(part)
+    return found
+
+
+def pattern_terms(node: Node) -> set[int]:
+    """Every term of ``node``: those that can make it match and those that must not occur."""
+    if isinstance(node, Phrase):
+        return set(node.terms)
+    found: set[int] = set()
+    for part in (*node.parts, *node.absent) if isinstance(node, AllOf) else node.parts:
+        found |= pattern_terms(part)
     return found
 
 
