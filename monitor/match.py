@@ -56,6 +56,7 @@ _STANCES = {
     "drop": "drops",
     "warn": "rejects",  # only against what a demand opposes: "warns Finland against joining"
 }
+_STANCE_KINDS = frozenset(_STANCES)
 # Rejecting what a demand opposes voices it; wanting it says too little to count.
 _FLIPPED = {"rejects": "demands"}
 
@@ -132,9 +133,7 @@ class _Earlier:
         # Whether it voiced a demand: context for the sentences that follow. Only a name and a
         # demand cue can voice a sentence: that is checked before it is weighed.
         self.voiced = voicer is not None or (
-            bool(sentence.mentions)
-            and any(c.kind == "demand" for c in sentence.cues)
-            and self.voices.voiced
+            bool(sentence.mentions) and "demand" in sentence.kinds and self.voices.voiced
         )
 
     @property
@@ -198,8 +197,7 @@ def findings_in(
     recent: deque[_Earlier] = deque(maxlen=CARRY)
     quiet = CARRY  # sentences read since the last one that voiced a demand
     for sentence in scan.sentences:
-        cues = sentence.cues
-        stance = cues and any(c.kind in _STANCES for c in cues)
+        stance = not _STANCE_KINDS.isdisjoint(sentence.kinds)
         # Cues and context first: they are at hand, where the demands are looked for on asking.
         if (stance or quiet < CARRY) and sentence.demands:
             findings = _findings(scan, sentence, rules, recent, year, voice)

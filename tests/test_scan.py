@@ -63,7 +63,9 @@ def test_actors_and_cues_of_each_sentence() -> None:
         ("speech", ["said"]),
         ("demand", ["insist on"]),
     ]
+    assert first.kinds == {"speech", "demand"}
     assert [m.actor for m in second.mentions] == ["nato"] and second.cues == []
+    assert second.kinds == set()
 
 
 def test_a_demand_is_possible_only_where_one_of_its_ways_is_complete() -> None:

@@ -87,7 +87,16 @@ class SentenceScan:
     actors and cues.
     """
 
-    __slots__ = ("_demands", "_hits", "_matcher", "_terms", "cues", "mentions", "sentence")
+    __slots__ = (
+        "_demands",
+        "_hits",
+        "_matcher",
+        "_terms",
+        "cues",
+        "kinds",
+        "mentions",
+        "sentence",
+    )
 
     def __init__(
         self,
@@ -96,10 +105,12 @@ class SentenceScan:
         cues: list[Cue],
         matcher: Matcher,
         terms: list[str],
+        kinds: frozenset[str],
     ) -> None:
         self.sentence = sentence
         self.mentions = mentions
         self.cues = cues
+        self.kinds = kinds  # the kinds of its cues
         self._matcher = matcher
         self._terms = terms
         self._hits: dict[int, list[tuple[int, int]]] | None = None
@@ -166,6 +177,7 @@ class Matcher:
         terms = tokens.terms
         mentions: list[list[Mention]] = [[] for _ in sentences]
         cues: list[list[Cue]] = [[] for _ in sentences]
+        kinds_in: dict[int, set[str]] = {}
         stops = [sentence.stop for sentence in sentences]
         trie, roles = self.signal_trie, self.roles
         here, stop = -1, -1  # the sentence of the word at hand, and where it ends
@@ -209,13 +221,16 @@ class Matcher:
                     actor_reach[actor] = end
                 if kinds and cue_reach < end:
                     cues[here].extend(Cue(first, end, kind) for kind in kinds)
+                    kinds_in.setdefault(here, set()).update(kinds)
                     cue_reach = end
         return Scan(
             text,
             tokens,
             [
-                SentenceScan(sentence, named, cued, self, terms)
-                for sentence, named, cued in zip(sentences, mentions, cues, strict=True)
+                SentenceScan(sentence, named, cued, self, terms, kinds)
+                for sentence, named, cued, kinds in zip(
+                    sentences, mentions, cues, _kinds(kinds_in, len(sentences)), strict=True
+                )
             ],
         )
 
@@ -257,6 +272,17 @@ class Matcher:
                     break
         names = self.demand_ids
         return hits, [names[demand] for demand in sorted(possible)]
+
+
+_NO_KINDS: frozenset[str] = frozenset()
+
+
+def _kinds(found: Mapping[int, set[str]], count: int) -> list[frozenset[str]]:
+    """The cue kinds of each of ``count`` sentences, from those of the sentences that have any."""
+    kinds = [_NO_KINDS] * count
+    for index, found_kinds in found.items():
+        kinds[index] = frozenset(found_kinds)
+    return kinds
 
 
 _Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
