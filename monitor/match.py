@@ -393,7 +393,8 @@ def _voices(
     """Tie each stance cue to its actors, and find the speaker and the other actors named."""
     terms = scan.tokens.terms
     first = sentence.sentence.first
-    free = _not_objects(sentence.mentions, terms, first)
+    mentions = sentence.mentions
+    free = _not_objects(mentions, terms, first) if mentions else mentions
     cues = [
         c for c in sentence.cues if c.kind in _STANCES and not _overlaps(c.start, c.stop, leaves)
     ]
@@ -410,10 +411,19 @@ def _voices(
         and not _follows(m, cue_spans, _DETERMINERS, scan, first)
     ]
     ties = [
-        (cue, _subjects(cue, sentence.mentions, free, leaves, covers, windows, scan, first))
+        (
+            cue,
+            _subjects(cue, mentions, free, leaves, covers, windows, scan, first)
+            if mentions
+            else (),
+        )
         for cue in cues
     ]
-    speaker = _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
+    speaker = (
+        _speaker([c for c in sentence.cues if c.kind == "speech"], eligible)
+        if eligible and "speech" in sentence.kinds
+        else None
+    )
     words = set(terms[first : sentence.sentence.stop])
     pronoun = not _PRONOUNS.isdisjoint(words)
     first_person = not _FIRST_PERSON.isdisjoint(words) or (
@@ -580,7 +590,7 @@ _DIGITS = re.compile(r"\d{4}")
 
 def _historical(scan: Scan, sentence: SentenceScan, year: int | None) -> bool:
     """About the past: a cue ("in prior negotiations"), or an earlier year in the past tense."""
-    if any(cue.kind == "historical" for cue in sentence.cues):
+    if "historical" in sentence.kinds:
         return True
     tokens, span = scan.tokens, sentence.sentence
     first, stop = span.first, span.stop
