@@ -6,10 +6,11 @@ For every article page (HTML with ground truth in ../shared/corpora/articles_htm
 trafilatura's extraction as the daemon runs it (monitor.extract.extract_text), then, right
 after, matching the extracted text with the bundled rules and with synthetic rule sets of
 1,000 actors (3,000 aliases) and 10,000 demand phrases: page by page, so that a burst of load
-from the machine's other tenants weighs on both sides of each ratio alike. It also matches the news texts of
-../shared/corpora/news. It prints microseconds per article, the ratios to extraction, and the
-time to load and compile the synthetic rules: the targets are matching at most 5% of
-extraction time with 10,000 phrases, and compiling 10,000 phrases in under a second.
+from the machine's other tenants weighs on both sides of each ratio alike. It also matches
+the news texts of ../shared/corpora/news. It prints microseconds per article, the ratios to
+extraction, and the time to load and compile the synthetic rules: the targets are matching
+at most 5% of extraction time with 10,000 phrases, and compiling 10,000 phrases in under a
+second.
 
 The 10,000 phrases come in two shapes. "Pack-shaped" demands are written like the bundled
 ones: two phrases that say the demand alone ("non-expansion", "denazification") and two
