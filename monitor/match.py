@@ -1,7 +1,9 @@
 """Article text x RuleSet -> findings: who demands, rejects or drops which condition, and where.
 
-One automaton pass finds every phrase (see :mod:`monitor.rulebook.compile`); then, sentence by
-sentence, each demand's pattern is checked and the voice behind it is chosen:
+The scan (see :mod:`monitor.rulebook.compile`) finds the actors and cues of every sentence;
+then each sentence with a stance cue, or within two sentences after one that voiced a demand,
+has its demand phrases looked up, each demand's pattern checked and the voice behind it
+chosen:
 
 1. Actors named inside a demand are its targets ("Ukraine" in "bar Ukraine from NATO",
    "denazification of Ukraine", "Kyiv's recognition of Crimea"), and actors after "with",
@@ -17,7 +19,7 @@ sentence, each demand's pattern is checked and the voice behind it is chosen:
    voice when it says "we" or "the President" (``voice``), else to the first actor named,
    else to whoever voiced a demand in the last two sentences (a refusal only through a
    pronoun), else, for a demand, to the text's own voice.
-4. Without a cue, a demand counts only right after a sentence that voiced one ("Among them:
+4. Without a cue, a demand counts only just after a sentence that voiced one ("Among them:
    ..."); a bare keyword ("NATO foreign ministers met") never fires.
 5. A demand's ``against`` pattern names what it opposes: rejecting that, or warning against
    it, voices the demand ("China joins Russia in opposing NATO expansion"), also where the
@@ -121,7 +123,9 @@ class _Voices:
 
 
 class _Earlier:
-    """A sentence already read: who spoke in it is worked out only when a later one asks."""
+    """A sentence already read. Whether it voiced a demand is known at once (by its finding,
+    or else, for a sentence with a name and a demand cue, by weighing its voices); who it is
+    about, only when a later sentence asks."""
 
     __slots__ = ("_voices", "scan", "sentence", "voiced", "voicer")
 
@@ -595,13 +599,13 @@ def _historical(scan: Scan, sentence: SentenceScan, year: int | None) -> bool:
     tokens, span = scan.tokens, sentence.sentence
     first, stop = span.first, span.stop
     if not _DIGITS.search(scan.text, span.start, span.end) or not any(
-        len(term) == 4 and term.isdigit() for term in tokens.terms[first:stop]
+        len(term) == 4 and term.isdecimal() for term in tokens.terms[first:stop]
     ):
         return False  # no year named
     words = [scan.text[tokens.starts[i] : tokens.ends[i]] for i in range(first, stop)]
     earlier = any(
         len(word) == 4
-        and word.isdigit()
+        and word.isdecimal()  # not isdigit: "¹⁹⁹⁹" is a footnote mark, and int() refuses it
         and 1900 <= int(word) < (year or 2100)
         and i > 0
         and tokens.terms[first + i - 1] in _YEAR_BEFORE

@@ -270,6 +270,17 @@ class TestHistory:
         assert not match(text, rules, year=2025)[0].historical
         assert match(text, rules, year=2026)[0].historical
 
+    def test_a_superscript_number_is_no_year(self, rules: RuleSet) -> None:
+        """A footnote mark "¹⁹⁹⁹" passes str.isdigit but is no year: the sentence is current
+        (and, beside a real year, no longer crashes int())."""
+        for text in (
+            "Russia demanded neutrality for Ukraine, as in \u00b9\u2079\u2079\u2079.",
+            "Russia demanded neutrality for Ukraine, as in \u00b9\u2079\u2079\u2079 and 2014.",
+        ):
+            (finding,) = match(text, rules, year=2025)
+            assert (finding.actor, finding.demand) == ("russia", "ukraine-neutrality")
+            assert not finding.historical
+
     def test_history_cues(self, rules: RuleSet) -> None:
         """ "In prior negotiations", "previously" mark the past."""
         text = "In prior negotiations, Russia demanded a ban on Ukraine joining NATO."

@@ -8,8 +8,8 @@ is on word boundaries by construction, overlapping phrases included.
 A scan tokenizes the text, cuts it into sentences and looks every word up in the first level
 of the actors-and-cues trie, in C; Python walks on only from the words that begin a name or
 a cue, and never past the sentence. The demands' phrases of a sentence are looked up the same
-way, but only when :mod:`monitor.match` weighs that sentence: one with a stance cue, or right
-after one that voiced a demand, a few of a page's fifty.
+way, but only when :mod:`monitor.match` weighs that sentence: one with a stance cue, or within
+two sentences after one that voiced a demand, a few of a page's fifty.
 
 (This replaced an Aho-Corasick automaton over the space-joined terms: rules use few of a
 text's words, so most words cost one dict look-up here, where the automaton stepped through
@@ -81,10 +81,10 @@ class SentenceScan:
     """What the scan found in one sentence: the actors it names and its cues at once, and its
     phrase hits and the demands they may make when first asked.
 
-    Most sentences are never asked: only one with a stance cue, or one right after a voiced
-    demand, is weighed (:func:`monitor.match.findings_in`). So the phrase hits of a sentence
-    where nobody wants anything cost nothing beyond the one look-up per word that found the
-    actors and cues.
+    Most sentences are never asked: only one with a stance cue, or one within two sentences
+    after one that voiced a demand, is weighed (:func:`monitor.match.findings_in`). So the
+    phrase hits of a sentence where nobody wants anything cost nothing beyond the one look-up
+    per word that found the actors and cues.
     """
 
     __slots__ = (
@@ -126,7 +126,8 @@ class SentenceScan:
 
     @property
     def demands(self) -> list[str]:
-        """The demands that may match here (each needed phrase occurs), in rule order."""
+        """The demands that may match here (one of their ways to match has all its phrases),
+        in rule order."""
         if self._hits is None:
             self._hits, self._demands = self._matcher.phrases_in(self._terms, self.sentence)
         return self._demands

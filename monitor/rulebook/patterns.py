@@ -1,9 +1,9 @@
 """Compiled patterns and where they occur in one sentence.
 
-The automaton has already found every phrase (a *term*) with its token span; a pattern is then
-a small tree over those hits: ``Phrase`` (any of a set of terms: a list of plain phrases is
-one node), ``AnyOf``, and ``AllOf`` with optional ``near`` and the ``absent`` parts that must
-not occur in the sentence.
+The scan has already found every phrase (a *term*) of the sentence with its token span; a
+pattern is then a small tree over those hits: ``Phrase`` (any of a set of terms: a list of
+plain phrases is one node), ``AnyOf``, and ``AllOf`` with optional ``near`` and the
+``absent`` parts that must not occur in the sentence.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ Hits = Mapping[int, list[Span]]  # term -> where it occurs in the sentence
 
 @dataclass(frozen=True)
 class Phrase:
-    """Any one of some phrases, by their term numbers in the automaton."""
+    """Any one of some phrases, by their term numbers in the matcher."""
 
     terms: frozenset[int]
 

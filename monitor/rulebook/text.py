@@ -128,7 +128,9 @@ def tokenize(text: str) -> Tokens:
             ends[i] += 1
             words[i] += "."
     terms: list[str | None] = list(map(_TERMS.get, words))
-    if not all(terms):  # (cheaper than "None in terms", which compares every term to None)
+    # New words, or (rarely) a word whose term is empty, a lone combining mark: cheaper to
+    # ask with all() than to compare every term to None, and the empty term is harmless.
+    if not all(terms):
         # New words: normalize each once, then fill them in (dict.get with the cached term as
         # its default keeps this in C, and safe from a cache that starts over meanwhile).
         missing = set(compress(words, map(operator.is_, terms, repeat(None))))
