@@ -316,7 +316,7 @@ def _valid(windows: tuple[Window, ...], on: dt.date) -> bool:
 
 
 class _Terms:
-    """Interns phrases: one trie entry per distinct sequence of terms."""
+    """Interns phrases: one term number per distinct sequence of terms."""
 
     def __init__(self) -> None:
         self.index: dict[tuple[str, ...], int] = {}
