@@ -152,8 +152,8 @@ class Matcher:
     trie: Mapping[str, Trie]
     sizes: tuple[int, ...]  # words per term
     patterns: Mapping[str, Node]
-    # What each term is, read once per hit: its actor (or None), that alias's windows (or
-    # None when it always counts), its cue kinds and the demands it can trigger (by number).
+    # What each term is to the scan, read once per hit: its actor (or None), that alias's
+    # windows (or None when it always counts) and its cue kinds.
     roles: Sequence[_Role]
     # The demands in rule order, and the ways each can match (see ``alternatives``) that
     # take more than one phrase; by term, the demands it can trigger (by number), and those
@@ -212,7 +212,7 @@ class Matcher:
             # later than it: "Vladimir Putin" holds "Putin". The longest cue wins whatever its
             # kind: "need to" (obligation) holds "need", "no longer demand" (drop) "demand".
             for end, term in found:
-                actor, windows, kinds, _ = roles[term]
+                actor, windows, kinds = roles[term]
                 if (
                     actor is not None
                     and actor_reach.get(actor, -1) < end
@@ -286,7 +286,7 @@ def _kinds(found: Mapping[int, set[str]], count: int) -> list[frozenset[str]]:
     return kinds
 
 
-_Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...], tuple[int, ...]]
+_Role = tuple[str | None, tuple[Window, ...] | None, tuple[str, ...]]
 # A trie node: the phrases that go on by one more word (None: none do), and the phrase that
 # ends here, if one does.
 Trie: TypeAlias = tuple["dict[str, Trie] | None", int | None]
@@ -381,12 +381,7 @@ def build_matcher(
         sizes[term] = len(key)
     number = {demand: index for index, demand in enumerate(nodes)}
     roles = [
-        (
-            actor_of.get(term),
-            windows_of.get(term),
-            cues_of.get(term, ()),
-            tuple(number[demand] for demand in demands_of.get(term, ())),
-        )
+        (actor_of.get(term), windows_of.get(term), cues_of.get(term, ()))
         for term in range(len(terms.index))
     ]
     ways = [alternatives(node) for node in nodes.values()]
@@ -408,7 +403,10 @@ def build_matcher(
         roles=tuple(roles),
         demand_ids=tuple(nodes),
         joint_ways=tuple(tuple(way for way in found if len(way) > 1) for found in ways),
-        triggers=tuple(role[3] for role in roles),
+        triggers=tuple(
+            tuple(number[demand] for demand in demands_of.get(term, ()))
+            for term in range(len(terms.index))
+        ),
         completes=tuple(tuple(sorted(demands)) for demands in completes),
         signal_trie=_trie(signals),
     )
