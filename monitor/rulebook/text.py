@@ -180,29 +180,37 @@ _STARTERS = _words(
 )
 
 
-def _ends_sentence(text: str, tokens: Tokens, i: int) -> int | None:
-    """Where the sentence ends if one ends after token ``i`` (and before ``i + 1``), else None."""
-    end = tokens.ends[i]
-    gap = text[end : tokens.starts[i + 1]]
-    run = len(gap) - len(gap.lstrip(_STOPS))  # the stops and closing marks after the word
-    if "\n" in gap:
-        return end + run
-    word = text[tokens.starts[i] : end]
-    after = text[tokens.starts[i + 1] : tokens.ends[i + 1]]
-    if _TERMINALS.isdisjoint(gap[:run]):
+def _ends_sentence(text: str, starts: list[int], ends: list[int], i: int) -> int | None:
+    """Where the sentence ends if one ends after word ``i`` (and before ``i + 1``), else None."""
+    end = ends[i]
+    gap = text[end : starts[i + 1]]
+    if gap == ". ":  # the commonest by far: a full stop and a space
+        run, stops = 1, "."
+    else:
+        run = len(gap) - len(gap.lstrip(_STOPS))  # the stops and closing marks after the word
+        if "\n" in gap:
+            return end + run
+        stops = gap[:run]
+    word = text[starts[i] : end]
+    after = text[starts[i + 1] : ends[i + 1]]
+    if _TERMINALS.isdisjoint(stops):
         # "... in the U.S. The talks": the dot belongs to the token itself.
         if word.endswith(".") and gap.isspace() and after in _STARTERS:
             return end
         return None
-    key = word.casefold()
-    if gap[0] == ".":
+    if stops[0] == ".":
+        key = word.casefold()
         if key in _TITLES or (len(word) == 1 and word.isupper()):
             return None  # "Gen. Keith Kellogg", "Donald J. Trump"
         if key in _BEFORE_NUMBERS and after[0].isdigit():
             return None  # "Jan. 5", "No. 2"
         if key in _WEAK and after not in _STARTERS:
             return None
-    if not _CLOSERS.isdisjoint(gap[:run]) and _attribution_follows(text, tokens, i + 1):
+    if (
+        run > 1
+        and not _CLOSERS.isdisjoint(stops)
+        and _attribution_follows(text, starts, ends, i + 1)
+    ):
         return None  # "Never!" Lavrov said: the quote and who said it are one sentence
     if after[0].isupper() or after[0].isdigit() or not _OPENERS.isdisjoint(gap[run:]):
         return end + run
@@ -227,11 +235,11 @@ _SAID = frozenset(
 )
 
 
-def _attribution_follows(text: str, tokens: Tokens, i: int) -> bool:
+def _attribution_follows(text: str, starts: list[int], ends: list[int], i: int) -> bool:
     """Whether a speech verb comes within the next three words ("Lavrov said", "the Kremlin
     spokesman said", "said Peskov")."""
-    stop = min(i + 4, len(tokens.starts))
-    words = (text[tokens.starts[j] : tokens.ends[j]].casefold() for j in range(i, stop))
+    stop = min(i + 4, len(starts))
+    words = (text[starts[j] : ends[j]].casefold() for j in range(i, stop))
     return any(word in _SAID for word in words)
 
 
@@ -252,27 +260,27 @@ def _breaks(text: str) -> list[int]:
 
 def split_sentences(text: str, tokens: Tokens) -> list[Sentence]:
     """Cut news text into sentences, surviving abbreviations, initials, quotes and decimals."""
-    count = len(tokens.starts)
+    starts, ends = tokens.starts, tokens.ends
+    count = len(starts)
     if not count:
         return []
     # Only a word followed by a stop, a newline, or a dot of its own can end a sentence.
     # (Each is found as the number of words that start at or before a break, less one.)
-    candidates = sorted(set(map(bisect.bisect_right, repeat(tokens.starts), _breaks(text))))
+    candidates = sorted(set(map(bisect.bisect_right, repeat(starts), _breaks(text))))
     sentences: list[Sentence] = []
     first = 0
-    start = tokens.starts[0] - len(text[: tokens.starts[0]].lstrip())
+    start = starts[0] - len(text[: starts[0]].lstrip())
     for following in candidates:
-        i = following - 1
-        if i < 0 or i >= count - 1:
+        if not 0 < following < count:
             continue
-        end = _ends_sentence(text, tokens, i)
+        end = _ends_sentence(text, starts, ends, following - 1)
         if end is None:
             continue
-        sentences.append(Sentence(start, end, first, i + 1))
-        first = i + 1
-        gap = text[end : tokens.starts[first]]
-        start = end + len(gap) - len(gap.lstrip())
-    end = tokens.ends[-1]
+        sentences.append(Sentence(start, end, first, following))
+        first = following
+        gap = text[end : starts[first]]
+        start = starts[first] if gap == " " else end + len(gap) - len(gap.lstrip())
+    end = ends[-1]
     while end < len(text) and (text[end] in _TERMINALS or text[end] in _CLOSERS):
         end += 1
     sentences.append(Sentence(start, end, first, count))
