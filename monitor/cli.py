@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -589,3 +590,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err(f"interrupted after {time.monotonic() - started:.0f}s")
         return 130
+    except BrokenPipeError:
+        # The reader left early (`newsmon events --json | head -1`): nothing of ours is wrong.
+        # Standard output goes to /dev/null so that the exit's own flush fails quietly too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PROBLEMS

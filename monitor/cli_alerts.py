@@ -125,7 +125,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if queued is None:
             return EXIT_PROBLEMS
         if not queued:
-            err("no parked alert " + ("" if args.all else f"with id {args.id}"))
+            err("no parked alert" + ("" if args.all else f" with id {args.id}"))
             return EXIT_PROBLEMS
         print(f"{queued} alert row(s) queued again; the daemon sends them (or run --once)")
         return EXIT_OK

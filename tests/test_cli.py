@@ -212,6 +212,26 @@ class TestMatch:
         later = newsmon("match", "--json", "--date", "2026-01-10", str(text))
         assert [json.loads(line)["actor"] for line in later.stdout.splitlines()] == []
 
+    def test_reader_leaving_early_is_no_traceback(self, tmp_path: Path) -> None:
+        """`newsmon match --json ... | head -1`: when the reader goes, newsmon stops quietly,
+        with no traceback on standard error."""
+        text = tmp_path / "statement.txt"
+        text.write_text("Russia insists on legally binding security guarantees.\n" * 40)
+        # Far more than a pipe holds, so that writing fails once the reader has gone.
+        with subprocess.Popen(
+            [NEWSMON, "match", "--json", *[str(text)] * 400],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            first = proc.stdout.readline()
+            proc.stdout.close()
+            stderr = proc.stderr.read()
+            assert proc.wait(timeout=60) == 1
+        assert json.loads(first)["demand"] == "security-guarantees"
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
     def test_unknown_voice(self, tmp_path: Path) -> None:
         """An unknown actor id for --voice is a usage error naming the known ones."""
         text = tmp_path / "t.txt"
