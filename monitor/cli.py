@@ -19,13 +19,26 @@ from typing import TYPE_CHECKING, Any
 from monitor import __version__
 from monitor.cli_alerts import COMMANDS as ALERT_COMMANDS
 from monitor.cli_alerts import add_parsers as add_alert_parsers
-from monitor.cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, err, existing_database
+from monitor.cli_common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    err,
+    existing_database,
+    reading_config,
+)
 from monitor.cli_feeds import COMMANDS as FEED_COMMANDS
 from monitor.cli_feeds import add_parsers as add_feed_parsers
 from monitor.cli_unknown import COMMANDS as UNKNOWN_COMMANDS
 from monitor.cli_unknown import add_parsers as add_unknown_parsers
-from monitor.config import Config, load_config, parse_duration, secret_values
-from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
+from monitor.config import (
+    Config,
+    load_config,
+    parse_duration,
+    secret_values,
+    unreachable_secrets,
+)
+from monitor.errors import ConfigError, ExtractError, NewsmonError, Problem, RuleError
 from monitor.extract import extract_text
 from monitor.logs import configure_logging
 from monitor.match import match
@@ -257,9 +270,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     config = Config()
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, secrets="reachable")
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
+    for note in unreachable_secrets(config):
+        print(note, file=sys.stderr)
     if config.alerts.templates and not problems:
         from monitor.alerts.templates import Renderer
 
@@ -277,7 +292,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     rules = load_rules(dirs)
     problems = [
-        f"{config.source}: resurface_windows.{demand}: no demand with this id"
+        str(
+            Problem(
+                config.source,
+                config.line("resurface_windows", demand),
+                f"resurface_windows.{demand}",
+                "no demand with this id",
+            )
+        )
         for demand in config.resurface_windows
         if demand not in rules.demands
     ]
@@ -516,14 +538,16 @@ def _ago(ts: float | None) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
-    path = existing_database(args)
+    config = reading_config(args)
+    path = existing_database(args, config)
     if path is None:
         return EXIT_PROBLEMS
+    failing_after = config.polling.failures_before_alert
 
     async def read() -> list[str]:
         async with Store.opened(path) as store:
-            stats = await store.stats()
-            failing = await store.failing_feeds()
+            stats = await store.stats(failing_after=failing_after)
+            in_error = await store.feeds_in_error()
             latest = await store.latest_deltas()
             meta = await store.meta()
         loaded = meta.get("rules_loaded_at")
@@ -531,10 +555,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"database  {path}",
             f"rules     version {meta.get('rules_version', '?')}, loaded "
             f"{_ago(float(loaded)) if loaded else 'never'}",
-            f"feeds     {stats.feeds_ok} ok, {stats.feeds_failing} failing; last poll "
-            f"{_ago(stats.last_poll_at)}",
+            f"feeds     {stats.feeds_ok} ok, {stats.feeds_erring} erring, "
+            f"{stats.feeds_failing} failing; last poll {_ago(stats.last_poll_at)}",
         ]
-        lines += [f"  failing {f.url}: {f.last_error} ({f.consecutive_errors}x)" for f in failing]
+        lines += [
+            f"  {'failing' if f.consecutive_errors >= failing_after else 'erring'} {f.url}: "
+            f"{f.last_error} ({f.consecutive_errors}x)"
+            for f in in_error
+        ]
         items = stats.items
         lines.append(
             f"items     {items.get('pending', 0) + items.get('claimed', 0)} queued, "

@@ -213,7 +213,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 def cmd_send_test_alert(args: argparse.Namespace) -> int:
     from monitor.alerts.build import build_channels
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets="skip")  # this channel's are read below
     if args.channel not in config.channel_configs():
         names = ", ".join(sorted(config.channel_configs()))
         err(f"no channel named {args.channel!r} (channels: {names})")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "action_args", "err", "existing_database"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_USAGE",
+    "action_args",
+    "err",
+    "existing_database",
+    "reading_config",
+]
 
 import argparse
 import sys
 from pathlib import Path
 
-from monitor.config import load_config
+from monitor.config import Config, load_config
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -38,10 +46,16 @@ def err(message: str) -> None:
     print(f"newsmon: {message}", file=sys.stderr)
 
 
-def existing_database(args: argparse.Namespace) -> Path | None:
+def reading_config(args: argparse.Namespace) -> Config:
+    """The config of a command that reads the database, not alerting: its secrets are not
+    read, since a shell has neither the service's credentials nor its environment."""
+    return load_config(args.config, secrets="skip")
+
+
+def existing_database(args: argparse.Namespace, config: Config | None = None) -> Path | None:
     """The database a reading command names (``--db``, else the config's), or None (said on
     standard error) when there is none yet: reading must not create an empty one."""
-    path = Path(args.db) if args.db else load_config(args.config).database_path()
+    path = Path(args.db) if args.db else (config or reading_config(args)).database_path()
     if not path.exists():
         err(f"no database at {path}: newsmon has not run with this config yet")
         return None

@@ -22,8 +22,9 @@ from monitor.cli_common import (
     action_args,
     err,
     existing_database,
+    reading_config,
 )
-from monitor.config import Config, load_config, parse_duration
+from monitor.config import Config, parse_duration
 
 
 def add_parsers(sub: Any, config_arg: Any) -> None:
@@ -66,7 +67,7 @@ def add_parsers(sub: Any, config_arg: Any) -> None:
 
 
 def _store_path(args: argparse.Namespace) -> tuple[Config, Path]:
-    config = load_config(args.config)
+    config = reading_config(args)
     return config, Path(args.db) if args.db else config.database_path()
 
 

@@ -4,7 +4,9 @@ Every value has a default, so ``newsmon run`` works with no file at all: the bun
 SQLite database in the user's state directory, a few public news feeds, alerts to the terminal.
 Secrets (webhook URLs, SMTP passwords) are never written in the file itself: a secret field
 names an environment variable (``{env: NAME}``) or a file (``{file: NAME}``, looked up in
-systemd's ``$CREDENTIALS_DIRECTORY`` when relative), and is read when the config is loaded.
+systemd's ``$CREDENTIALS_DIRECTORY`` when relative), and is read when the config is loaded
+for the daemon. Commands that only read the database do not read secrets, and ``newsmon check``
+reads those it can reach from where it runs (see ``SecretCheck``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "FeedConfig",
     "PollingConfig",
     "RouteConfig",
+    "SecretCheck",
     "SlackConfig",
     "TerminalConfig",
     "WebhookConfig",
@@ -26,6 +29,7 @@ __all__ = [
     "default_database_path",
     "load_config",
     "secret_values",
+    "unreachable_secrets",
 ]
 
 import os
@@ -39,6 +43,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -47,7 +52,7 @@ from pydantic import (
 from monitor.deltas import DEFAULT_RESURFACE_WINDOW, Judging
 from monitor.errors import ConfigError, Problem
 from monitor.model import DeltaKind
-from monitor.yamlfile import YamlDocument, YamlError, load_yaml, problems_from_validation
+from monitor.yamlfile import LineMap, YamlDocument, YamlError, load_yaml, problems_from_validation
 
 # Public feeds used when no config names any: wide coverage of the war and the talks.
 DEFAULT_FEEDS = (
@@ -293,6 +298,7 @@ class Config(_Strict):
     resurface_window: Duration = DEFAULT_RESURFACE_WINDOW.total_seconds()
     resurface_windows: dict[str, Duration] = Field(default_factory=dict)
     source: str = Field(default="(defaults)", exclude=True)
+    _lines: LineMap | None = PrivateAttr(default=None)  # where each key was written
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -304,6 +310,10 @@ class Config(_Strict):
             ({"url": v} if re.match(r"^https?://", v) else {"path": v}) if isinstance(v, str) else v
             for v in value
         ]
+
+    def line(self, *path: str | int) -> int | None:
+        """The line of the file where the value at ``path`` was written (None: no file)."""
+        return self._lines.line(path) if self._lines is not None else None
 
     def database_path(self) -> Path:
         """The SQLite file to use."""
@@ -360,6 +370,36 @@ def default_database_path() -> Path:
     return Path(xdg) / "newsmon" / "newsmon.db"
 
 
+# How load_config treats secrets: "read" every one now, a secret that cannot be read being a
+# problem (the daemon); "reachable": the same, except for a secret this process has no way to
+# reach (``unreachable_secrets``: newsmon check run from a shell); "skip": read none (commands
+# that only read the database, and send-test-alert, which reads its one channel's).
+SecretCheck = Literal["read", "reachable", "skip"]
+
+
+def _unreachable(secret: Secret) -> str | None:
+    """Why this process cannot tell whether the secret is there; None when it can."""
+    if secret.env is not None:
+        return None if secret.env in os.environ else f"${secret.env} is not set here"
+    relative = secret.file is not None and not Path(secret.file).is_absolute()
+    if relative and not os.environ.get("CREDENTIALS_DIRECTORY"):
+        return (
+            f"credential {secret.file} is read from $CREDENTIALS_DIRECTORY, "
+            "which only the service has (set it to the credentials folder to check)"
+        )
+    return None
+
+
+def unreachable_secrets(config: Config) -> list[str]:
+    """``file: channels.NAME.KEY: why`` for each secret this process cannot check."""
+    return [
+        f"{config.source}: channels.{name}.{key}: not checked here: {why}"
+        for name, channel in config.channels.items()
+        for key, secret in channel_secrets(channel).items()
+        if (why := _unreachable(secret)) is not None
+    ]
+
+
 def read_secret(secret: Secret, where: str) -> str:
     """The value of a secret; raises ConfigError naming where it was asked for, not its value."""
     if secret.env is not None:
@@ -375,7 +415,8 @@ def read_secret(secret: Secret, where: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ValueError(f"cannot read secret file {path}: {exc.strerror or exc}") from exc
+        hint = "" if path.is_absolute() else " ($CREDENTIALS_DIRECTORY is not set)"
+        raise ValueError(f"cannot read secret file {path}: {exc.strerror or exc}{hint}") from exc
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -400,7 +441,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     )
 
 
-def _semantic_problems(config: Config, doc: YamlDocument) -> list[Problem]:
+def _semantic_problems(config: Config, doc: YamlDocument, secrets: SecretCheck) -> list[Problem]:
     problems = []
     names = set(config.channel_configs())
     for i, route in enumerate(config.routes):
@@ -434,8 +475,10 @@ def _semantic_problems(config: Config, doc: YamlDocument) -> list[Problem]:
                 f"not a directory: {config.alerts.templates}",
             )
         )
-    for name, channel in config.channels.items():
+    for name, channel in config.channels.items() if secrets != "skip" else ():
         for key, secret in channel_secrets(channel).items():
+            if secrets == "reachable" and _unreachable(secret) is not None:
+                continue
             try:
                 read_secret(secret, name)
             except ValueError as exc:
@@ -463,10 +506,11 @@ def _semantic_problems(config: Config, doc: YamlDocument) -> list[Problem]:
     return problems
 
 
-def load_config(path: str | Path | None) -> Config:
+def load_config(path: str | Path | None, *, secrets: SecretCheck = "read") -> Config:
     """Load and validate a config file; ``None`` gives the embedded defaults.
 
-    Raises :class:`ConfigError` listing every problem with file, line and key.
+    Raises :class:`ConfigError` listing every problem with file, line and key. ``secrets``
+    says which secrets must be readable now (see ``SecretCheck``).
     """
     if path is None:
         return Config()
@@ -485,7 +529,8 @@ def load_config(path: str | Path | None) -> Config:
     config = _resolve_paths(config, Path(path).resolve().parent).model_copy(
         update={"source": str(path)}
     )
-    problems += _semantic_problems(config, doc)
+    problems += _semantic_problems(config, doc, secrets)
     if problems:
         raise ConfigError(problems)
+    config._lines = doc.lines
     return config

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 def _app(service: Service) -> web.Application:
     async def metrics(request: web.Request) -> web.Response:
-        stats = await service.pipeline.store.stats()
+        stats = await service.pipeline.store.stats(
+            failing_after=service.pipeline.polling.failures_before_alert
+        )
         body = service.metrics.render(stats)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

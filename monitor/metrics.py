@@ -51,6 +51,7 @@ class _StoreCollector(Collector):
         )
         feeds = GaugeMetricFamily("newsmon_feeds", "Active feeds by health", labels=["health"])
         feeds.add_metric(["ok"], stats.feeds_ok)
+        feeds.add_metric(["erring"], stats.feeds_erring)
         feeds.add_metric(["failing"], stats.feeds_failing)
         yield feeds
 

@@ -71,7 +71,7 @@ def check_voices(config: Config, rules: RuleSet) -> None:
     problems = [
         Problem(
             config.source,
-            None,
+            config.line("feeds", i, "voice"),
             f"feeds[{i}].voice",
             f"no actor {feed.voice!r} in the rules (actors: {', '.join(rules.actors)})",
         )

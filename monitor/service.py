@@ -331,9 +331,12 @@ class Service:
 
     async def status_line(self) -> str:
         """One line for ``systemctl status``: feeds, queues, alerts."""
-        stats = await self.pipeline.store.stats()
+        stats = await self.pipeline.store.stats(
+            failing_after=self.pipeline.polling.failures_before_alert
+        )
         return (
-            f"{stats.feeds_ok} feeds ok, {stats.feeds_failing} failing; "
+            f"{stats.feeds_ok} feeds ok, {stats.feeds_erring} erring, "
+            f"{stats.feeds_failing} failing; "
             f"{stats.items.get('pending', 0) + stats.items.get('claimed', 0)} items queued; "
             f"{stats.alerts.get('pending', 0)} alerts pending, "
             f"{stats.alerts.get('failed', 0)} failed"

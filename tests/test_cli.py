@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +55,79 @@ class TestCheck:
         result = newsmon("check")
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.startswith("ok:")
+
+    def test_secrets_only_the_service_has_are_noted_not_refused(self, tmp_path: Path) -> None:
+        """Run from a shell, `check` cannot see the service's credentials or environment: it
+        says which secrets it did not check and passes; reading commands ignore secrets."""
+        config = tmp_path / "newsmon.yaml"
+        config.write_text(
+            f"database: {tmp_path / 'n.db'}\n"
+            "channels:\n  desk: {type: slack, webhook_url: {file: slack-webhook}}\n"
+            "  hook: {type: webhook, url: {env: NEWSMON_TEST_UNSET_HOOK}}\n",
+            encoding="utf-8",
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("CREDENTIALS_DIRECTORY", "NEWSMON_TEST_UNSET_HOOK")
+        }
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [NEWSMON, *args], capture_output=True, text=True, env=env, check=False
+            )
+
+        checked = run("check", "--config", str(config))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "channels.desk.webhook_url: not checked here: credential slack-webhook" in (
+            checked.stderr
+        )
+        assert "channels.hook.url: not checked here: $NEWSMON_TEST_UNSET_HOOK" in checked.stderr
+        replayed = run("replay", "/dev/null", "--db", str(tmp_path / "n.db"))
+        assert replayed.returncode == 0, replayed.stderr
+        status = run("status", "--config", str(config))
+        assert status.returncode == 0 and "feeds     0 ok, 0 erring, 0 failing" in status.stdout
+        # The daemon itself must have them: it refuses to start, naming the missing one.
+        started = run("run", "--once", "--config", str(config))
+        assert started.returncode == 1
+        assert "channels.desk.webhook_url: cannot read secret file slack-webhook" in (
+            started.stderr
+        )
+
+    def test_service_install_steps_give_a_config_that_passes(self, tmp_path: Path) -> None:
+        """The README's service install, its config and rules steps run into a scratch root
+        instead of /, then its own check command: the config it installs is good."""
+        readme = (REPO / "README.md").read_text(encoding="utf-8")
+        block = readme.split("## Run as a service", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+        steps = [line for line in block.splitlines() if "/etc/newsmon" in line and line[0] != "#"]
+        assert [line.split()[0] for line in steps] == [
+            "install",
+            "install",
+            "/opt/newsmon/venv/bin/newsmon",
+        ]
+        root = str(tmp_path) + "/etc/"
+        for line in steps[:2]:
+            subprocess.run(["bash", "-c", line.replace("/etc/", root)], cwd=REPO, check=True)
+        check = steps[2].replace("/etc/", root).replace("/opt/newsmon/venv/bin/newsmon", NEWSMON)
+        done = subprocess.run(["bash", "-c", check], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"rules {root}newsmon/rules: 5 actors, 16 demands; 4 feeds" in done.stdout
+
+    def test_readme_rule_error_example_is_what_check_says(self, tmp_path: Path) -> None:
+        """The README's example of a rule error is what `newsmon check --rules rules/` prints
+        for that typo in a copy of the bundled rules."""
+        readme = (REPO / "README.md").read_text(encoding="utf-8")
+        (said,) = [line[2:] for line in readme.splitlines() if "no fragment named" in line]
+        name, line, _ = said.split(":", 2)
+        shutil.copytree(REPO / "rules", tmp_path / "rules")
+        path = tmp_path / name
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        assert "fragment: ukraine" in lines[int(line) - 1]
+        lines[int(line) - 1] = lines[int(line) - 1].replace("ukraine", "ukrane")
+        path.write_text("".join(lines), encoding="utf-8")
+        done = newsmon("check", "--rules", "rules/", cwd=tmp_path)
+        assert done.returncode == 1
+        assert done.stdout.splitlines() == [said]
 
     def test_offline_example_config_is_good(self) -> None:
         """The README's example config passes."""

@@ -129,6 +129,18 @@ class TestHealthAndFailures:
         )
         text = newsmon("feeds", "--db", str(store.path)).stdout
         assert "1 errors in a row, last: HTTP 502 Bad Gateway" in text
+        # `status` counts as `feeds` does: one failure is erring, failing comes after
+        # polling.failures_before_alert of them (5 by default, 1 here).
+        status = newsmon("status", "--db", str(store.path)).stdout
+        assert "feeds     1 ok, 1 erring, 0 failing;" in status
+        assert f"  erring {site.url('/broken.xml')}: HTTP 502 Bad Gateway (1x)" in status
+        strict = store.path.parent / "strict.yaml"
+        strict.write_text(f"database: {store.path}\npolling: {{failures_before_alert: 1}}\n")
+        status = newsmon("status", "--config", str(strict)).stdout
+        assert "feeds     1 ok, 0 erring, 1 failing;" in status
+        assert f"  failing {site.url('/broken.xml')}: HTTP 502 Bad Gateway (1x)" in status
+        strict_feeds = newsmon("feeds", "--config", str(strict), "--json").stdout
+        assert '"health": "failing"' in strict_feeds
 
     async def test_failed_fetches_retry_then_show_in_items_failed(
         self, store: Store, site: LocalSite

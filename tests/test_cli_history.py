@@ -227,7 +227,7 @@ class TestResurfaceWindows:
         result = newsmon("check", "--config", str(config))
         assert result.returncode == 1
         assert result.stdout.splitlines() == [
-            f"{config}: resurface_windows.cease-fire: no demand with this id"
+            f"{config}:3: resurface_windows.cease-fire: no demand with this id"
         ]
 
     def test_config_windows_become_the_judging(self, tmp_path: Path) -> None:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEFAULT_FEEDS, load_config, parse_duration, read_secret
+from monitor.config import (
+    DEFAULT_FEEDS,
+    SecretCheck,
+    load_config,
+    parse_duration,
+    read_secret,
+    unreachable_secrets,
+)
 from monitor.errors import ConfigError
 
 
@@ -16,9 +23,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def problems(path: Path) -> list[str]:
+def problems(path: Path, secrets: SecretCheck = "read") -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config(path)
+        load_config(path, secrets=secrets)
     return [str(p) for p in caught.value.problems]
 
 
@@ -164,6 +171,49 @@ class TestSecrets:
         )
         assert problems(path) == [
             f"{path}:4: channels.desk.webhook_url: environment variable NOT_SET_HOOK is not set"
+        ]
+
+    def test_check_from_a_shell_notes_what_it_cannot_reach(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`newsmon check` in a shell has neither the service's credentials nor its environment:
+        those secrets are noted as not checked, not refused; a credential it can look for and
+        does not find is still a problem, with its line."""
+        monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+        monkeypatch.delenv("NOT_SET_HOOK", raising=False)
+        path = write(
+            tmp_path,
+            "channels:\n  desk: {type: slack, webhook_url: {file: slack-webhook}}\n"
+            "  hook: {type: webhook, url: {env: NOT_SET_HOOK}}\n",
+        )
+        config = load_config(path, secrets="reachable")
+        assert unreachable_secrets(config) == [
+            f"{path}: channels.desk.webhook_url: not checked here: credential slack-webhook is "
+            "read from $CREDENTIALS_DIRECTORY, which only the service has (set it to the "
+            "credentials folder to check)",
+            f"{path}: channels.hook.url: not checked here: $NOT_SET_HOOK is not set here",
+        ]
+        creds = tmp_path / "creds"
+        creds.mkdir()
+        monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+        monkeypatch.setenv("NOT_SET_HOOK", "https://hooks.example/x")
+        assert problems(path, secrets="reachable") == [
+            f"{path}:2: channels.desk.webhook_url: cannot read secret file "
+            f"{creds / 'slack-webhook'}: No such file or directory"
+        ]
+        (creds / "slack-webhook").write_text("https://hooks.example/abc\n")
+        assert unreachable_secrets(load_config(path, secrets="reachable")) == []
+
+    def test_reading_commands_do_not_read_secrets(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A command that only reads the database loads the config without its secrets: the
+        daemon's own load still refuses the one it cannot read."""
+        monkeypatch.delenv("NOT_SET_HOOK", raising=False)
+        path = write(tmp_path, "channels:\n  hook: {type: webhook, url: {env: NOT_SET_HOOK}}\n")
+        assert set(load_config(path, secrets="skip").channels) == {"hook"}
+        assert problems(path) == [
+            f"{path}:2: channels.hook.url: environment variable NOT_SET_HOOK is not set"
         ]
 
     def test_literal_secret_is_refused(self, tmp_path: Path) -> None:

@@ -304,4 +304,4 @@ async def test_unknown_voice_is_refused_by_check(tmp_path: Path) -> None:
     config.write_text("feeds:\n  - url: https://news.example/feed\n    voice: kremlin\n")
     code, out, _ = await run_cli("check", "--config", str(config))
     assert code == 1
-    assert f"{config}: feeds[0].voice: no actor 'kremlin' in the rules" in out
+    assert f"{config}:3: feeds[0].voice: no actor 'kremlin' in the rules" in out

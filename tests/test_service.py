@@ -197,6 +197,12 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
             await asyncio.sleep(0.5)
         kinds = [line for line in metrics.splitlines() if line.startswith("newsmon_deltas_total{")]
         assert kinds == ['newsmon_deltas_total{kind="unrecognized_condition"} 1.0']
+        health = [line for line in metrics.splitlines() if line.startswith("newsmon_feeds{")]
+        assert health == [
+            'newsmon_feeds{health="ok"} 1.0',
+            'newsmon_feeds{health="erring"} 0.0',
+            'newsmon_feeds{health="failing"} 0.0',
+        ]
 
         # The new rule, then SIGHUP: RELOADING, READY, and the next article is matched.
         (rules / "grain.yaml").write_text(GRAIN_RULE)

@@ -113,7 +113,8 @@ class Stats:
     """Counts across the database, for metrics and ``newsmon status``."""
 
     feeds_ok: int
-    feeds_failing: int
+    feeds_erring: int  # failed lately, fewer times in a row than count as failing
+    feeds_failing: int  # ``failing_after`` failures in a row or more
     last_poll_at: float | None
     items: dict[str, int]
     deltas: dict[str, int]
@@ -1006,8 +1007,12 @@ class Store(OutboxQueries):
         """The facts recorded by :meth:`set_meta`."""
         return {k: v for k, v in await self._fetchall("SELECT key, value FROM meta")}
 
-    async def stats(self) -> Stats:
-        """Counts of feeds, items, deltas, findings and alerts, in one read transaction."""
+    async def stats(self, *, failing_after: int) -> Stats:
+        """Counts of feeds, items, deltas, findings and alerts, in one read transaction.
+
+        A feed is failing after ``failing_after`` failed polls in a row (the config's
+        ``polling.failures_before_alert``, as ``newsmon feeds`` counts), erring before that.
+        """
 
         def counts(rows: Iterable[Sequence[Any]]) -> dict[str, int]:
             return {str(r[0]): int(r[1]) for r in rows}
@@ -1016,8 +1021,10 @@ class Store(OutboxQueries):
             db = self._conn
             feeds = await db.execute_fetchall(
                 "SELECT coalesce(sum(consecutive_errors = 0), 0), "
-                "coalesce(sum(consecutive_errors > 0), 0), max(last_polled_at) "
-                "FROM feeds WHERE active = 1"
+                "coalesce(sum(consecutive_errors > 0 AND consecutive_errors < ?), 0), "
+                "coalesce(sum(consecutive_errors >= ?), 0), max(last_polled_at) "
+                "FROM feeds WHERE active = 1",
+                (failing_after, failing_after),
             )
             items = await db.execute_fetchall("SELECT state, count(*) FROM items GROUP BY state")
             deltas = await db.execute_fetchall("SELECT kind, count(*) FROM deltas GROUP BY kind")
@@ -1029,9 +1036,10 @@ class Store(OutboxQueries):
             ops = await db.execute_fetchall(
                 "SELECT count(*) FROM ops_events WHERE state = 'pending'"
             )
-        ((ok, failing, last_poll),) = feeds
+        ((ok, erring, failing, last_poll),) = feeds
         return Stats(
             feeds_ok=int(ok),
+            feeds_erring=int(erring),
             feeds_failing=int(failing),
             last_poll_at=last_poll,
             items=counts(items),
@@ -1042,8 +1050,8 @@ class Store(OutboxQueries):
             ops_pending=int(next(iter(ops))[0]),
         )
 
-    async def failing_feeds(self, limit: int = 10) -> list[FeedRow]:
-        """Active feeds whose last polls failed, most errors first."""
+    async def feeds_in_error(self, limit: int = 10) -> list[FeedRow]:
+        """Active feeds whose last poll failed, most failures in a row first."""
         rows = await self._fetchall(
             "SELECT id, url, name, interval_s, etag, last_modified, body_hash, next_poll_at, "
             "consecutive_errors, last_error, last_success_at FROM feeds "
