@@ -107,6 +107,27 @@ class TestSendTestAlert:
         assert "test alert not delivered: hook: HTTP 404: not here (permanent)" in err
         assert "s3cret-path" not in err
 
+    async def test_another_channels_missing_secret_does_not_stop_it(
+        self,
+        tmp_path: Path,
+        receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """Testing one channel needs only its secrets: another's missing one is not read;
+        the channel's own missing secret is named, exit 1."""
+        monkeypatch.setenv("TEST_HOOK", receiver.url)
+        monkeypatch.delenv("NOT_SET_PAGER", raising=False)
+        config = config_file(
+            tmp_path,
+            "channels:\n  hook: {type: webhook, url: {env: TEST_HOOK}}\n"
+            "  pager: {type: webhook, url: {env: NOT_SET_PAGER}}\n",
+        )
+        assert await asyncio.to_thread(main, ["send-test-alert", "hook", "--config", config]) == 0
+        assert len(receiver.documents) == 1
+        assert await asyncio.to_thread(main, ["send-test-alert", "pager", "--config", config]) == 1
+        assert "pager: environment variable NOT_SET_PAGER is not set" in capsys.readouterr().err
+
     def test_unknown_channel(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A channel the config does not name is a usage error listing the channels."""
         assert main(["send-test-alert", "pager", "--config", config_file(tmp_path)]) == 2
