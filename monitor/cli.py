@@ -555,18 +555,35 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"database  {path}",
             f"rules     version {meta.get('rules_version', '?')}, loaded "
             f"{_ago(float(loaded)) if loaded else 'never'}",
-            f"feeds     {stats.feeds_ok} ok, {stats.feeds_erring} erring, "
-            f"{stats.feeds_failing} failing; last poll {_ago(stats.last_poll_at)}",
         ]
+        if refused := meta.get("reload_refused_at"):
+            # The rules and config in force are older than the files: ops must know.
+            lines.append(
+                f"  reload REFUSED {_ago(float(refused))}, the version above kept: "
+                f"{meta.get('reload_problem', '')} (newsmon check lists every problem)"
+            )
+        if restart := meta.get("restart_needed"):
+            lines.append(
+                f"  restart needed: {restart.replace(',', ', ')} changed in the config "
+                "but take effect only at start"
+            )
+        in_error_count = stats.feeds_erring + stats.feeds_failing
+        lines.append(
+            f"feeds     {stats.feeds_ok} ok, {stats.feeds_erring} erring, "
+            f"{stats.feeds_failing} failing; last poll {_ago(stats.last_poll_at)}"
+        )
         lines += [
             f"  {'failing' if f.consecutive_errors >= failing_after else 'erring'} {f.url}: "
             f"{f.last_error} ({f.consecutive_errors}x)"
             for f in in_error
         ]
+        if in_error_count > len(in_error):
+            lines.append(f"  ... and {in_error_count - len(in_error)} more: newsmon feeds")
         items = stats.items
         lines.append(
             f"items     {items.get('pending', 0) + items.get('claimed', 0)} queued, "
-            f"{items.get('done', 0)} done, {items.get('failed', 0)} failed"
+            f"{items.get('done', 0)} done, {items.get('backlog', 0)} backlog (not fetched), "
+            f"{items.get('failed', 0)} failed"
         )
         alerts = stats.alerts
         oldest = stats.oldest_pending_alert_at

@@ -31,7 +31,7 @@ class _StoreCollector(Collector):
         if stats is None:
             return
         items = GaugeMetricFamily("newsmon_items", "Items by state", labels=["state"])
-        for state in ("pending", "claimed", "done", "failed"):
+        for state in ("pending", "claimed", "done", "failed", "backlog"):
             items.add_metric([state], stats.items.get(state, 0))
         yield items
         deltas = CounterMetricFamily("newsmon_deltas", "Deltas recorded, by kind", labels=["kind"])

@@ -25,6 +25,10 @@ class Reloaded:
     rules: RuleSet
 
 
+# Config keys a running daemon cannot take on: a reload logs that a restart is needed.
+RESTART_KEYS = ("database", "http", "workers")
+
+
 @dataclass(frozen=True)
 class Changes:
     """What a reload changes, for the log."""
@@ -39,18 +43,21 @@ class Changes:
     restart_needed: tuple[str, ...] = ()
 
     @classmethod
-    def between(cls, old: Reloaded, new: Reloaded) -> Changes:
-        """Compare two loads: rules (``actor:<id>``, ``demand:<id>``), feeds by location."""
+    def between(cls, old: Reloaded, new: Reloaded, running: Config | None = None) -> Changes:
+        """Compare two loads: rules (``actor:<id>``, ``demand:<id>``), feeds by location.
+
+        ``running`` is the config the process started with: what a restart would change is
+        measured against it, not against the last reload, which could not apply those keys.
+        """
 
         # Each rule's digest covers its whole definition (patterns, examples, aliases), so a
         # change of wording shows even where titles and ids stay the same.
         before, after = old.rules.digests, new.rules.digests
         old_feeds = {f.location for f in old.config.feed_locations()}
         new_feeds = {f.location for f in new.config.feed_locations()}
+        started = running or old.config
         restart = tuple(
-            key
-            for key in ("database", "http", "workers")
-            if getattr(old.config, key) != getattr(new.config, key)
+            key for key in RESTART_KEYS if getattr(started, key) != getattr(new.config, key)
         )
         return cls(
             rules_added=tuple(sorted(after.keys() - before.keys())),

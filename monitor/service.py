@@ -117,6 +117,7 @@ class Service:
         self.notifier = notifier or Notifier("")
         self.metrics = pipeline.metrics
         self.loaded = loaded or Reloaded(config, pipeline.rules)
+        self.started_config = config  # what database, http and workers are until a restart
         self.last_poll_cycle: float | None = None
         self.reload_requested = asyncio.Event()
         self._items_ready = asyncio.Event()
@@ -413,9 +414,17 @@ class Service:
                 now=time.time(),
             )
             self.metrics.reloaded(False)
+            await self.pipeline.store.set_meta(
+                {
+                    "reload_refused_at": str(time.time()),
+                    "reload_problem": f"{problems[0]}"
+                    + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                },
+                now=time.time(),
+            )
             self.notifier.ready(await self.status_line())
             return False
-        changes = Changes.between(self.loaded, new)
+        changes = Changes.between(self.loaded, new, self.started_config)
         old_channels = self.channels
         self.loaded, self.config = new, new.config
         self.pipeline.rules = new.rules
@@ -427,7 +436,13 @@ class Service:
             await channel.aclose()
         await sync_configured_feeds(self.pipeline.store, new.config)
         await self.pipeline.store.set_meta(
-            {"rules_version": new.rules.version, "rules_loaded_at": str(time.time())},
+            {
+                "rules_version": new.rules.version,
+                "rules_loaded_at": str(time.time()),
+                "reload_refused_at": "",
+                "reload_problem": "",
+                "restart_needed": ",".join(changes.restart_needed),
+            },
             now=time.time(),
         )
         self.metrics.rules_loaded(new.rules.version)
@@ -520,7 +535,13 @@ async def run_daemon(
             if returned:
                 log.info("items.returned", count=returned, reason="claimed by a stopped run")
             await store.set_meta(
-                {"rules_version": rules.version, "rules_loaded_at": str(time.time())},
+                {
+                    "rules_version": rules.version,
+                    "rules_loaded_at": str(time.time()),
+                    "reload_refused_at": "",
+                    "reload_problem": "",
+                    "restart_needed": "",
+                },
                 now=time.time(),
             )
             pipeline = Pipeline(

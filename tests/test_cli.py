@@ -198,7 +198,7 @@ class TestReplayAndEvents:
         assert status.returncode == 0, status.stderr
         assert "2 recorded; latest:" in status.stdout
         assert "demand_repeated        russia → ukraine-nato-ban" in status.stdout
-        assert "items     0 queued, 2 done, 0 failed" in status.stdout
+        assert "items     0 queued, 2 done, 0 backlog (not fetched), 0 failed" in status.stdout
 
     def test_replay_voice_reads_first_person_as_the_actor(self, tmp_path: Path) -> None:
         """A line with `voice` is that actor's own statement; an unknown voice is refused."""

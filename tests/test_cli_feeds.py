@@ -191,3 +191,19 @@ async def test_items_purge_leaves_tombstones(store: Store) -> None:
     assert newsmon("items", "--db", str(store.path)).stdout.strip() == "1 failed"
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("SELECT key FROM tombstones").fetchall() == [("old-story",)]
+
+
+async def test_status_says_when_it_lists_only_some_feeds_in_error(store: Store) -> None:
+    """With more feeds in error than `status` lists, it says how many more and where to look,
+    so that the summary never looks complete when it is not."""
+    urls = [f"https://wire{n:02}.example/rss" for n in range(12)]
+    await store.sync_feeds([(url, "", 300.0, None) for url in urls])
+    now = time.time()
+    for feed in await store.feeds():
+        await store.record_poll_error(
+            feed.id, now=now, next_poll_at=now + 60, status=503, error="HTTP 503"
+        )
+    status = newsmon("status", "--db", str(store.path)).stdout
+    assert "feeds     0 ok, 12 erring, 0 failing;" in status
+    assert sum(line.startswith("  erring https://wire") for line in status.splitlines()) == 10
+    assert "  ... and 2 more: newsmon feeds" in status

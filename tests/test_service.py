@@ -229,6 +229,21 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
         metrics = (await get(base + "/metrics"))[1]
         assert "newsmon_last_reload_success 0.0" in metrics
         assert version in metrics
+        status = await status_of(tmp_path / "n.db")
+        assert "  reload REFUSED " in status
+        assert f" ago, the version above kept: {rules / 'grain.yaml'}:" in status
+
+        # A key only a restart applies: said after the reload that read it, and after the
+        # next one too, until the daemon restarts.
+        (rules / "grain.yaml").write_text(GRAIN_RULE)
+        config.write_text(config.read_text() + "workers: 3\n")
+        for _ in range(2):
+            proc.send_signal(signal.SIGHUP)
+            reloading = await notify.wait_for("RELOADING=1", after=reloading + 1)
+            await notify.wait_for("READY=1", after=reloading)
+            status = await status_of(tmp_path / "n.db")
+            assert "REFUSED" not in status
+            assert "  restart needed: workers changed in the config" in status
 
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -243,6 +258,21 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
     assert '"event": "reload.failed"' in log
     assert f"{rules / 'grain.yaml'}:" in log
     assert '"event": "reload.done"' in log
+    assert log.count('"event": "reload.restart_needed"') == 2
+
+
+async def status_of(db: Path) -> str:
+    """What `newsmon status` prints for the database, run as ops run it."""
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "newsmon"),
+        "status",
+        "--db",
+        str(db),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return out.decode()
 
 
 async def test_rule_file_change_reloads_without_a_signal(

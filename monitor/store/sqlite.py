@@ -1026,7 +1026,10 @@ class Store(OutboxQueries):
                 "FROM feeds WHERE active = 1",
                 (failing_after, failing_after),
             )
-            items = await db.execute_fetchall("SELECT state, count(*) FROM items GROUP BY state")
+            items = await db.execute_fetchall(
+                "SELECT CASE WHEN backfill THEN 'backlog' ELSE state END, count(*) FROM items "
+                "GROUP BY 1"
+            )
             deltas = await db.execute_fetchall("SELECT kind, count(*) FROM deltas GROUP BY kind")
             findings = await db.execute_fetchall("SELECT count(*) FROM findings")
             alerts = await db.execute_fetchall("SELECT state, count(*) FROM outbox GROUP BY state")
