@@ -209,6 +209,7 @@ def _rules(dirs: Sequence[str] | None) -> RuleSet:
 
 def _delta_json(delta: Delta) -> dict[str, Any]:
     return {
+        "id": delta.id,  # as in the webhook's JSON: an alert received is found here by it
         "kind": delta.kind,
         "actor": delta.actor,
         "demand": delta.demand,
@@ -224,6 +225,7 @@ def _delta_json(delta: Delta) -> dict[str, Any]:
 
 
 _DELTA_FIELDS = (
+    "id",
     "published",
     "kind",
     "actor",
@@ -483,6 +485,8 @@ def cmd_positions(args: argparse.Namespace) -> int:
             f"last {p.last_seen:%Y-%m-%d}; {p.articles} article(s), {p.sources} source(s)"
             f"{recalled}\n    first: “{p.first_sentence}” {p.first_url}"
         )
+        if (p.last_sentence, p.last_url) != (p.first_sentence, p.first_url):
+            print(f"    last:  “{p.last_sentence}” {p.last_url}")
     if unknown:
         print("\nunrecognized conditions (open):")
     for u in unknown:

@@ -94,11 +94,15 @@ class FetchError(NewsmonError):
 
 
 class FeedError(NewsmonError):
-    """A fetched feed document could not be parsed into entries at all."""
+    """A fetched feed document could not be parsed into entries at all.
 
-    def __init__(self, url: str, reason: str) -> None:
+    ``status`` is the HTTP status it came with (200, mostly), when it came over HTTP.
+    """
+
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
         self.url = url
         self.reason = reason
+        self.status = status
         super().__init__(f"{url}: {reason}")
 
 

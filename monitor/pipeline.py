@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from monitor.deltas import Judging
-from monitor.errors import ExtractError, FetchError, NewsmonError
+from monitor.errors import ExtractError, FeedError, FetchError, NewsmonError
 from monitor.extract import extract_text
 from monitor.match import findings_in
 from monitor.metrics import Metrics
@@ -219,7 +219,7 @@ class Pipeline:
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         interval = poll_interval(feed.interval_s, feed.cadence_s, self.polling)
         delay = backoff_delay(interval, errors, retry_after=retry_after)
-        status = exc.status if isinstance(exc, FetchError) else None
+        status = exc.status if isinstance(exc, FetchError | FeedError) else None
         reason = getattr(exc, "reason", None) or str(exc)
         if not isinstance(exc, NewsmonError):
             reason = f"internal error: {type(exc).__name__}: {exc}"

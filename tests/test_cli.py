@@ -192,6 +192,9 @@ class TestReplayAndEvents:
             "new_condition",
             "demand_repeated",
         ]
+        # Each with its id, the one a webhook's JSON carries, so a received alert is found.
+        ids = [json.loads(e)["id"] for e in events.stdout.splitlines()]
+        assert ids == sorted(ids) and len(set(ids)) == 2 and all(isinstance(i, int) for i in ids)
         assert newsmon("events", "--db", str(db), "--since", "1d").stdout == ""
 
         status = newsmon("status", "--db", str(db))

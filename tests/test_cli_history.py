@@ -109,6 +109,18 @@ class TestPositions:
         assert "unrecognized conditions (open):" in result.stdout
         assert "safe corridor for grain ships" in result.stdout
 
+    def test_text_shows_first_and_last_evidence(self, db: Path) -> None:
+        """The terminal view, like --json, gives the sentence and link of the first and of
+        the last time a position was seen (the last only when it is another)."""
+        rows = newsmon("positions", "--db", str(db), "--actor", "russia", "--json").stdout
+        ban = next(
+            r for r in map(json.loads, rows.splitlines()) if r["demand"] == "ukraine-nato-ban"
+        )
+        assert ban["last_url"] != ban["first_url"]
+        text = newsmon("positions", "--db", str(db), "--actor", "russia").stdout
+        assert f"    first: “{ban['first_sentence']}” {ban['first_url']}" in text
+        assert f"    last:  “{ban['last_sentence']}” {ban['last_url']}" in text
+
     def test_no_database_is_an_error(self, tmp_path: Path) -> None:
         """A missing database says so and exits 1."""
         result = newsmon("positions", "--db", str(tmp_path / "none.db"))

@@ -390,6 +390,10 @@ async def _html(request: web.Request) -> web.Response:
     return web.Response(text="<html><body>Not a feed</body></html>", content_type="text/html")
 
 
+async def _empty(request: web.Request) -> web.Response:
+    return web.Response(body=b"", content_type="application/rss+xml")
+
+
 @pytest.mark.parametrize(
     ("handler", "reason"),
     [
@@ -399,8 +403,9 @@ async def _html(request: web.Request) -> web.Response:
         (_loop, "more than 3 redirects"),
         (_reset, "connection lost"),
         (_html, "not an RSS, Atom, RDF or JSON feed"),
+        (_empty, "the response body is empty"),
     ],
-    ids=["drip", "endless", "gzip-bomb", "redirect-loop", "reset", "html"],
+    ids=["drip", "endless", "gzip-bomb", "redirect-loop", "reset", "html", "empty"],
 )
 async def test_hostile_feed_is_recorded_with_its_reason(
     store: Store, pool: CpuPool, rules: RuleSet, site: LocalSite, handler: Any, reason: str
@@ -417,6 +422,8 @@ async def test_hostile_feed_is_recorded_with_its_reason(
     assert after.last_error is not None and reason in after.last_error
     assert after.consecutive_errors == 1
     assert after.last_polled_at is not None and after.next_poll_at > after.last_polled_at
+    if handler in (_html, _empty):  # an answer, just not a feed: its status is kept
+        assert after.last_status == 200
 
 
 class CrashingParser(Pipeline):

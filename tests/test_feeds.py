@@ -262,6 +262,19 @@ class TestParseBadDocuments:
             parse_feed(body, FEED_URL)
         assert caught.value.url == FEED_URL
 
+    @pytest.mark.parametrize(
+        "body",
+        [b'<rss version="2.0"></rss>', b'<feed xmlns="http://www.w3.org/2005/Atom"></feed>'],
+    )
+    def test_empty_feed_document_is_a_warning(self, body: bytes) -> None:
+        """A feed root with nothing in it, not even a title, parses, but with a warning: polled
+        as fine, it would stay "ok" for ever while giving nothing."""
+        feed = parse_feed(body, FEED_URL)
+        assert feed.entries == ()
+        assert feed.warning == "an empty feed document: no channel, title or entries"
+        titled = parse_feed(b'<rss version="2.0"><channel><title>Q</title></channel></rss>', "")
+        assert titled.warning is None  # a feed with no items yet is fine
+
     def test_unresolvable_links_do_not_escape(self) -> None:
         """A link urllib cannot even split is no ValueError: feedparser drops it, JSON keeps it."""
         rss = RSS.replace(b"lighthouse.html?fbclid", b"http://[::1/lighthouse.html?fbclid")

@@ -167,6 +167,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     Malformed feeds yield what can be recovered, with ``warning`` set; a document that is no
     feed at all raises FeedError. Entry URLs are absolute (resolved against ``url``).
     """
+    if not body.strip():
+        raise FeedError(url, "the response body is empty")
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url)
     # Without a type, feedparser flags every document; XML rules (declaration, BOM) apply.
@@ -191,6 +193,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if not result.get("version") and not result.entries:
         reason = "not an RSS, Atom, RDF or JSON feed"
         raise FeedError(url, f"{reason} ({warning})" if warning else reason)
+    if not result.entries and not result.feed and warning is None:
+        # <rss version="2.0"></rss>: a feed by its root, but with nothing in it, not even a
+        # title. Polled as fine it would stay "ok" forever; it is worth a look.
+        warning = "an empty feed document: no channel, title or entries"
     entries = tuple(_feedparser_entry(e, url) for e in result.entries)
     title = _text_of(result.feed, "title")
     return ParsedFeed(title, entries, warning, _ttl(dict.get(result.feed, "ttl")))
@@ -479,7 +485,11 @@ async def poll_feed(
             state.entry_ids,
         )
     known = frozenset((state.entry_ids or "").split())
-    got = await (read or _read_here)(body, base, content_type, known)
+    try:
+        got = await (read or _read_here)(body, base, content_type, known)
+    except FeedError as exc:
+        exc.status = http_status  # "HTTP 200, but not a feed" is not "no answer"
+        raise
     return PollResult(
         "changed" if got.feed is not None else "unchanged",
         got.feed,
