@@ -304,8 +304,9 @@ def _findings(
             if stance == "rejects" and demand in grievances and not against:
                 continue  # "opposed to NATO's eastward expansion": the `against` speaks
             if against:
-                # Opposing what the demand opposes is voicing it; only a named voice counts.
-                if actor not in named or stance not in _FLIPPED:
+                # Opposing what the demand opposes is voicing it; only a named voice counts,
+                # by a refusal of that very thing, not of something else in the sentence.
+                if actor not in named or stance not in _FLIPPED or not _refused(cues, occs):
                     continue
                 stance = _FLIPPED[stance]
             if stance == "demands" and actor in targets[key]:
@@ -535,7 +536,7 @@ def _subjects(
     def can_voice(mention: Mention, gap: int) -> bool:
         if mention.start > first and terms[mention.start - 1] in _POSSESSIVES:
             return False
-        if mention not in free and gap > 0:
+        if mention not in free and gap > 0 and not _owns(mention, cue, scan):
             return False
         if _overlaps(mention.start, mention.stop, leaves):
             inside = any(s <= cue.start < e for s, e in windows)
@@ -568,6 +569,35 @@ def _subjects(
         ):
             return (mention.actor,)
     return ()
+
+
+def _refused(cues: list[Cue], occurrences: list[Occurrence]) -> bool:
+    """Whether a refusal stands near what a demand opposes (``WINDOW`` words before or after
+    it) or inside its words: "opposed to NATO's eastward expansion", "join the Alliance
+    tomorrow, even if Russia opposes it", not "was not ready to respond to Russia's concerns,
+    as it used the 'open door' policy as an excuse"."""
+    return any(
+        c.kind in ("reject", "warn")
+        and (
+            0 <= occ.start - c.stop <= WINDOW
+            or 0 <= c.start - occ.stop <= WINDOW
+            or occ.start <= c.start < occ.stop
+        )
+        for c in cues
+        for occ in occurrences
+    )
+
+
+def _owns(mention: Mention, cue: Cue, scan: Scan) -> bool:
+    """Whether the name is the possessor of the cue's noun, two words apart at most and with
+    only words between: "to Russia's well-grounded concerns" are Russia's concerns, object of
+    a preposition or not."""
+    starts, ends, text = scan.tokens.starts, scan.tokens.ends, scan.text
+    last = text[starts[mention.stop - 1] : ends[mention.stop - 1]]
+    if not last.endswith(("'s", "\u2019s")) or cue.start - mention.stop > 2:
+        return False
+    between = text[ends[mention.stop - 1] : starts[cue.start]]
+    return all(c.isalpha() or c.isspace() or c == "-" for c in between)
 
 
 def _speaker(cues: list[Cue], pool: list[Mention]) -> str | None:

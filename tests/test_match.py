@@ -142,6 +142,16 @@ class TestAttribution:
             ("russia", "demands", "demilitarization")
         }
 
+    def test_possessor_of_the_cue_voices_it_after_a_preposition(self, rules: RuleSet) -> None:
+        """ "responded to Moscow's long-standing demands": Moscow's demands, though Moscow is
+        the object of "to", and the list after them is Moscow's too."""
+        text = (
+            "NATO has never responded to Moscow's long-standing demands. "
+            "First, no deployment of strike weapons near Russia's borders."
+        )
+        assert ("russia", "demands", "missile-deployment-ban") in voices(text, rules)
+        assert not any(actor == "nato" for actor, _, _ in voices(text, rules))
+
     def test_target_is_not_the_voice(self, rules: RuleSet) -> None:
         """Ukraine in "Ukraine must never join NATO" is the target; the speaker is the voice."""
         assert voices("Ukraine must never join NATO, the Kremlin said.", rules) == {
@@ -315,6 +325,19 @@ class TestOpposition:
             assert voices_of(text, rules, "russia") == {
                 ("russia", "demands", "nato-non-expansion")
             }, text
+
+    def test_only_a_refusal_of_what_a_demand_opposes_voices_it(self, rules: RuleSet) -> None:
+        """A refusal of something else in the sentence ("not ready to respond") is no
+        opposition to NATO's open door, ten words on; one right after it still is."""
+        for text in (
+            "Officials said NATO was not ready to respond in earnest to the questions put to "
+            "it, as it used the alliance's open door policy as a shield.",
+            "NATO refused to discuss the letter in detail and pointed to the alliance's open "
+            "door policy.",
+        ):
+            assert ("nato", "demands", "nato-non-expansion") not in voices(text, rules), text
+        text = "Kyiv wants to join the Alliance tomorrow, even if Moscow opposes it."
+        assert ("russia", "demands", "nato-non-expansion") in voices(text, rules)
 
     def test_a_demand_said_outright_is_refused_outright(self, rules: RuleSet) -> None:
         """ "non-expansion" says more than what the demand opposes: a refusal of it is a
