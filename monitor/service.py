@@ -120,6 +120,7 @@ class Service:
         self.started_config = config  # what database, http and workers are until a restart
         self.last_poll_cycle: float | None = None
         self.reload_requested = asyncio.Event()
+        self.reload_triggers: set[str] = set()  # what asked for the reload: for its log lines
         self._items_ready = asyncio.Event()
         self._alerts_ready = asyncio.Event()
         self._poll_tick = asyncio.Event()
@@ -380,9 +381,10 @@ class Service:
         while not self.stop.is_set():
             await self.reload_requested.wait()
             self.reload_requested.clear()
+            triggers, self.reload_triggers = self.reload_triggers, set()
             if not self.stop.is_set():
                 async with _survive("reload"):
-                    await self.reload()
+                    await self.reload(trigger=", ".join(sorted(triggers)) or "request")
 
     async def _watcher(self) -> None:
         """Request a reload when a rule file or the config file changes."""
@@ -395,10 +397,14 @@ class Service:
             *paths, stop_event=self.stop, debounce=500, step=100, recursive=False
         ):
             log.info("reload.files_changed")
+            self.reload_triggers.add("files changed")
             self.reload_requested.set()
 
-    async def reload(self) -> bool:
-        """Load config and rules again; swap them in only if all of it is valid."""
+    async def reload(self, trigger: str = "request") -> bool:
+        """Load config and rules again; swap them in only if all of it is valid.
+
+        ``trigger`` says what asked for it (SIGHUP, files changed), for the log.
+        """
         self.notifier.reloading()
         path = None if self.config.source == DEFAULTS else self.config.source
         try:
@@ -406,10 +412,15 @@ class Service:
             channels = build_channels(new.config, self.pipeline.store)
         except (ConfigError, RuleError) as exc:
             problems = [str(p) for p in exc.problems]
-            log.error("reload.failed", problems=problems, kept=self.loaded.rules.version)
+            log.error(
+                "reload.failed",
+                trigger=trigger,
+                problems=problems,
+                kept=self.loaded.rules.version,
+            )
             await self.pipeline.store.add_ops_event(
                 "reload_failed",
-                path or "rules",
+                exc.problems[0].file if exc.problems else path or "rules",  # the file at fault
                 "reload refused, previous config and rules kept: " + "; ".join(problems),
                 now=time.time(),
             )
@@ -449,6 +460,7 @@ class Service:
         self.metrics.reloaded(True)
         log.info(
             "reload.done",
+            trigger=trigger,
             version=new.rules.version,
             **{k: v for k, v in asdict(changes).items() if v},
         )
@@ -514,6 +526,7 @@ async def run_daemon(
 
     def on_reload_signal() -> None:
         if service is not None:
+            service.reload_triggers.add("SIGHUP")
             service.reload_requested.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -231,6 +231,11 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
         assert version in metrics
         status = await status_of(tmp_path / "n.db")
         assert "  reload REFUSED " in status
+        with sqlite3.connect(tmp_path / "n.db") as db:  # the ops notice names the bad file
+            (subject,) = db.execute(
+                "SELECT subject FROM ops_events WHERE kind = 'reload_failed'"
+            ).fetchone()
+        assert subject == str(rules / "grain.yaml")
         assert f" ago, the version above kept: {rules / 'grain.yaml'}:" in status
 
         # A key only a restart applies: said after the reload that read it, and after the
@@ -256,6 +261,7 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
             await proc.wait()
     log = log_path.read_text()
     assert '"event": "reload.failed"' in log
+    assert '"trigger": "SIGHUP"' in log
     assert f"{rules / 'grain.yaml'}:" in log
     assert '"event": "reload.done"' in log
     assert log.count('"event": "reload.restart_needed"') == 2
@@ -304,7 +310,9 @@ async def test_rule_file_change_reloads_without_a_signal(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert "demand:grain-corridor" in log_path.read_text()
+    log = log_path.read_text()
+    assert "demand:grain-corridor" in log
+    assert '"trigger": "files changed"' in log  # not a signal: the log says so
 
 
 async def test_second_sigterm_stops_at_once_and_returns_the_item(
