@@ -568,8 +568,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             )
         if restart := meta.get("restart_needed"):
             lines.append(
-                f"  restart needed: {restart.replace(',', ', ')} changed in the config "
-                "but take effect only at start"
+                f"  restart needed: {restart.replace(',', ', ')} (changed in the config, "
+                "applied only at start)"
             )
         in_error_count = stats.feeds_erring + stats.feeds_failing
         lines.append(

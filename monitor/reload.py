@@ -26,7 +26,7 @@ class Reloaded:
 
 
 # Config keys a running daemon cannot take on: a reload logs that a restart is needed.
-RESTART_KEYS = ("database", "http", "workers")
+RESTART_KEYS = ("database", "http", "workers", "endpoint", "watch")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class Changes:
         restart = tuple(
             key for key in RESTART_KEYS if getattr(started, key) != getattr(new.config, key)
         )
+        if started.watch and rule_dirs(started) != rule_dirs(new.config):
+            restart += ("rules",)  # read from the new folders now, but watched after a restart
         return cls(
             rules_added=tuple(sorted(after.keys() - before.keys())),
             rules_removed=tuple(sorted(before.keys() - after.keys())),

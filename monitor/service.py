@@ -441,6 +441,7 @@ class Service:
         self.pipeline.rules = new.rules
         self.pipeline.route = Router(new.config.route_list(), new.config.alerts)
         self.pipeline.judging = new.config.judging()
+        self.pipeline.polling = poll_policy(new.config)
         self.channels = channels
         self.sender = alert_sender(new.config, self.pipeline.store, channels)
         for channel in old_channels.values():

@@ -81,6 +81,29 @@ class TestChanges:
         assert changes.feeds_removed == ("https://a.example/feed",)
         assert changes.restart_needed == ("workers",)
 
+    def test_what_only_a_restart_applies_is_measured_from_the_start(self, tmp_path: Path) -> None:
+        """A key a reload cannot apply is reported against the config the process started
+        with, so that the next reload still reports it; new rule folders are loaded, but
+        watched only after a restart."""
+        config = setup(tmp_path, ACTORS + DEMAND)
+        started = load_everything(str(config))
+        (tmp_path / "more").mkdir()
+        config.write_text(
+            "rules: [rules, more]\nfeeds: [https://a.example/feed]\n"
+            "endpoint: {port: 9999}\npolling: {failures_before_alert: 2}\n"
+        )
+        first = load_everything(str(config))
+        assert Changes.between(started, first, started.config).restart_needed == (
+            "endpoint",
+            "rules",
+        )
+        again = load_everything(str(config))
+        assert Changes.between(first, again, started.config).restart_needed == (
+            "endpoint",
+            "rules",
+        )
+        assert Changes.between(first, again).restart_needed == ()  # what it used to say
+
     def test_nothing_changed(self, tmp_path: Path) -> None:
         """Reloading the same files changes nothing."""
         config = str(setup(tmp_path, ACTORS + DEMAND))

@@ -159,6 +159,11 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
     the old rules when the edit is broken; SIGTERM sends STOPPING and exits 0 within 25 s;
     /metrics and /healthz report what the run did."""
     add_page = serve_feed(site)
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=410, text="gone")
+
+    site.route("/gone.xml", gone)
     await site.start()
     rules = tmp_path / "rules"
     shutil.copytree(bundled_rules_dir(), rules)
@@ -240,15 +245,33 @@ async def test_daemon_under_systemd_notify_reload_and_stop(
 
         # A key only a restart applies: said after the reload that read it, and after the
         # next one too, until the daemon restarts.
+        # A key a reload applies comes with it: one failure is now failing, not erring.
         (rules / "grain.yaml").write_text(GRAIN_RULE)
-        config.write_text(config.read_text() + "workers: 3\n")
+        config.write_text(
+            config.read_text()
+            .replace(
+                "polling: {min_interval: 1s}",
+                "polling: {min_interval: 1s, failures_before_alert: 1}",
+            )
+            .replace(
+                f"feeds: [{site.url('/feed.xml')}]",
+                f"feeds: [{site.url('/feed.xml')}, {site.url('/gone.xml')}]",
+            )
+            + "workers: 3\n"
+        )
         for _ in range(2):
             proc.send_signal(signal.SIGHUP)
             reloading = await notify.wait_for("RELOADING=1", after=reloading + 1)
             await notify.wait_for("READY=1", after=reloading)
             status = await status_of(tmp_path / "n.db")
             assert "REFUSED" not in status
-            assert "  restart needed: workers changed in the config" in status
+            assert "  restart needed: workers (changed in the config" in status
+        deadline = time.monotonic() + 30
+        while 'newsmon_feeds{health="failing"} 1.0' not in (
+            metrics := (await get(base + "/metrics"))[1]
+        ):
+            assert time.monotonic() < deadline, metrics
+            await asyncio.sleep(0.5)
 
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
