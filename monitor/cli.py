@@ -38,12 +38,12 @@ from monitor.config import (
     secret_values,
     unreachable_secrets,
 )
-from monitor.errors import ConfigError, ExtractError, NewsmonError, Problem, RuleError
+from monitor.errors import ConfigError, ExtractError, NewsmonError, RuleError
 from monitor.extract import extract_text
 from monitor.logs import configure_logging
 from monitor.match import match
 from monitor.model import DELTA_KINDS, Delta, Finding
-from monitor.reload import check_voices
+from monitor.reload import check_references
 from monitor.rulebook import RuleSet, bundled_rules_dir, check_rules, load_rules
 
 if TYPE_CHECKING:
@@ -293,20 +293,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return EXIT_PROBLEMS
     rules = load_rules(dirs)
-    problems = [
-        str(
-            Problem(
-                config.source,
-                config.line("resurface_windows", demand),
-                f"resurface_windows.{demand}",
-                "no demand with this id",
-            )
-        )
-        for demand in config.resurface_windows
-        if demand not in rules.demands
-    ]
+    problems = []
     try:
-        check_voices(config, rules)
+        check_references(config, rules)
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
     if problems:

@@ -21,6 +21,7 @@ from monitor.cli_common import (
     action_args,
     err,
     existing_database,
+    reading_config,
 )
 from monitor.config import load_config, parse_duration
 from monitor.errors import ChannelError
@@ -112,6 +113,24 @@ def _with_store(args: argparse.Namespace, work: Callable[[Store], Awaitable[T]])
     return asyncio.run(run())
 
 
+def _unknown_silence_ids(args: argparse.Namespace) -> str | None:
+    """What is wrong with the actor, demand or kind a silence names, or None."""
+    from monitor.model import DELTA_KINDS
+    from monitor.reload import rule_dirs, unknown_id
+    from monitor.rulebook import load_rules
+
+    if args.kind is not None and args.kind not in DELTA_KINDS:
+        return f"--kind: no kind {args.kind!r} (kinds: {', '.join(DELTA_KINDS)})"
+    if args.actor is None and args.demand is None:
+        return None
+    rules = load_rules(rule_dirs(reading_config(args)))
+    if args.actor is not None and args.actor not in rules.actors:
+        return f"--actor: {unknown_id('actor', args.actor, rules.actors)}"
+    if args.demand is not None and args.demand not in rules.demands:
+        return f"--demand: {unknown_id('demand', args.demand, rules.demands)}"
+    return None
+
+
 def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -163,6 +182,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
             ends_at = now + parse_duration(args.duration)
         except ValueError as exc:
             err(f"--for: {exc}")
+            return EXIT_USAGE
+        # A typo would mute nothing while the desk believes it muted: ids are checked
+        # against the rules the config names, kinds against the kinds there are.
+        wrong = _unknown_silence_ids(args)
+        if wrong:
+            err(f"silence add: {wrong}")
             return EXIT_USAGE
         silence_id = _with_store(
             args,

@@ -7,8 +7,9 @@ start-up only; a change to them is reported as needing a restart.
 
 from __future__ import annotations
 
-__all__ = ["Changes", "Reloaded", "load_everything"]
+__all__ = ["Changes", "Reloaded", "check_references", "load_everything", "unknown_id"]
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,17 +76,54 @@ class Changes:
         )
 
 
-def check_voices(config: Config, rules: RuleSet) -> None:
-    """Refuse a feed whose ``voice`` is not an actor of the rules (ConfigError, every one)."""
+def unknown_id(kind: str, value: str, known: Iterable[str]) -> str:
+    """What to say of an id the rules do not have, with the one meant when only its case is
+    wrong ("Russia" for "russia", as alerts display it), else the ids there are."""
+    ids = list(known)
+    folded = [k for k in ids if k.casefold() == value.casefold()]
+    if folded:
+        return f"no {kind} {value!r} in the rules: ids are written {folded[0]!r}"
+    return f"no {kind} {value!r} in the rules ({kind}s: {', '.join(ids)})"
+
+
+def check_references(config: Config, rules: RuleSet) -> None:
+    """Refuse what in the config names an actor or a demand the rules do not have: a feed's
+    ``voice``, a route's ``actors`` and ``demands``, a ``resurface_windows`` key. A route
+    with a misspelt id would never match, silently (ConfigError, every one, with lines)."""
     problems = [
         Problem(
             config.source,
             config.line("feeds", i, "voice"),
             f"feeds[{i}].voice",
-            f"no actor {feed.voice!r} in the rules (actors: {', '.join(rules.actors)})",
+            unknown_id("actor", feed.voice, rules.actors),
         )
         for i, feed in enumerate(config.feeds)
         if feed.voice is not None and feed.voice not in rules.actors
+    ]
+    for i, route in enumerate(config.routes):
+        for key, ids, known in (
+            ("actors", route.actors, rules.actors),
+            ("demands", route.demands, rules.demands),
+        ):
+            problems += [
+                Problem(
+                    config.source,
+                    config.line("routes", i, key, j),
+                    f"routes[{i}].{key}[{j}]",
+                    unknown_id(key[:-1], value, known),
+                )
+                for j, value in enumerate(ids)
+                if value not in known
+            ]
+    problems += [
+        Problem(
+            config.source,
+            config.line("resurface_windows", demand),
+            f"resurface_windows.{demand}",
+            unknown_id("demand", demand, rules.demands),
+        )
+        for demand in config.resurface_windows
+        if demand not in rules.demands
     ]
     if problems:
         raise ConfigError(problems)
@@ -106,5 +144,5 @@ def load_everything(config_path: str | None, *, database: str | None = None) -> 
     if database is not None:
         config = config.model_copy(update={"database": database})
     rules = load_rules(rule_dirs(config))
-    check_voices(config, rules)
+    check_references(config, rules)
     return Reloaded(config, rules)

@@ -33,7 +33,7 @@ from monitor.endpoint import serve_endpoint
 from monitor.errors import ConfigError, RuleError
 from monitor.pipeline import Pipeline
 from monitor.pool import CpuPool
-from monitor.reload import Changes, Reloaded, check_voices, load_everything, rule_dirs
+from monitor.reload import Changes, Reloaded, check_references, load_everything, rule_dirs
 from monitor.rulebook import load_rules
 from monitor.sources.http import HttpClient, HttpLimits
 from monitor.sources.schedule import PollPolicy
@@ -514,7 +514,7 @@ async def run_daemon(
     notifier = notifier or Notifier()
     loop = asyncio.get_running_loop()
     rules = load_rules(rule_dirs(config))
-    check_voices(config, rules)
+    check_references(config, rules)
     service: Service | None = None
 
     def on_stop_signal() -> None:

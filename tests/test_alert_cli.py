@@ -59,6 +59,21 @@ class TestSilenceCommands:
         assert capsys.readouterr().out.endswith("no silence in force\n")
         assert await asyncio.to_thread(run, "silence", "remove", "1") == 1
 
+    def test_add_refuses_ids_and_kinds_that_would_mute_nothing(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A misspelt actor, demand or kind would mute nothing while the desk thinks it
+        muted: refused, with the id meant when only its case is wrong."""
+        config = config_file(tmp_path)
+        for args, said in (
+            (["--actor", "rusia"], "--actor: no actor 'rusia' in the rules (actors: russia, "),
+            (["--actor", "Russia"], "--actor: no actor 'Russia' in the rules: ids are written"),
+            (["--demand", "demilitarisation"], "--demand: no demand 'demilitarisation'"),
+            (["--kind", "rejected"], "--kind: no kind 'rejected' (kinds: new_condition, "),
+        ):
+            assert main(["silence", "add", *args, "--for", "1h", "--config", config]) == 2
+            assert said in capsys.readouterr().err
+
     def test_add_needs_a_matcher_and_a_valid_duration(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

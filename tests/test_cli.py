@@ -113,6 +113,38 @@ class TestCheck:
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"rules {root}newsmon/rules: 5 actors, 16 demands; 4 feeds" in done.stdout
 
+    def test_routes_naming_ids_the_rules_lack_are_refused(self, tmp_path: Path) -> None:
+        """A route whose actor or demand is misspelt would never match, silently: `check`
+        refuses it with its line, and says the id meant when only its case is wrong ("Russia",
+        as alerts display it)."""
+        config = tmp_path / "newsmon.yaml"
+        config.write_text(
+            "routes:\n"
+            "  - actors: [rusia]\n"
+            "    demands: [ceasefire, ceasfire]\n"
+            "    channels: [terminal]\n"
+            "  - actors: [Russia]\n"
+            "    channels: [terminal]\n",
+            encoding="utf-8",
+        )
+        done = newsmon("check", "--config", str(config))
+        assert done.returncode == 1
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith(
+            f"{config}:2: routes[0].actors[0]: no actor 'rusia' in the rules (actors: russia, "
+        )
+        assert lines[1].startswith(
+            f"{config}:3: routes[0].demands[1]: no demand 'ceasfire' in the rules (demands: "
+        )
+        assert lines[2] == (
+            f"{config}:5: routes[1].actors[0]: no actor 'Russia' in the rules: ids are "
+            "written 'russia'"
+        )
+        assert len(lines) == 3
+        # The daemon refuses to start on it too, rather than never alerting.
+        started = newsmon("run", "--once", "--config", str(config), "--db", str(tmp_path / "n.db"))
+        assert started.returncode == 1 and "routes[0].actors[0]" in started.stderr
+
     def test_readme_rule_error_example_is_what_check_says(self, tmp_path: Path) -> None:
         """The README's example of a rule error is what `newsmon check --rules rules/` prints
         for that typo in a copy of the bundled rules."""

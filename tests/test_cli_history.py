@@ -238,9 +238,11 @@ class TestResurfaceWindows:
         config.write_text("resurface_windows:\n  ceasefire: 3d\n  cease-fire: 3d\n")
         result = newsmon("check", "--config", str(config))
         assert result.returncode == 1
-        assert result.stdout.splitlines() == [
-            f"{config}:3: resurface_windows.cease-fire: no demand with this id"
-        ]
+        (line,) = result.stdout.splitlines()
+        assert line.startswith(
+            f"{config}:3: resurface_windows.cease-fire: no demand 'cease-fire' in the rules "
+            "(demands: ukraine-nato-ban, "
+        )
 
     def test_config_windows_become_the_judging(self, tmp_path: Path) -> None:
         """The default and per-demand windows, as durations, reach the pipeline's judging."""

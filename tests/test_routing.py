@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from monitor.alerts.routing import Delivery, Route, Router, plan
 from monitor.alerts.silences import Silence, silencing
@@ -100,6 +101,10 @@ class TestSilencing:
         """A silence mutes a delta when each field it gives matches."""
         assert silencing(DELTA, [self.silence(actor="russia", demand="ukraine-nato-ban")])
         assert silencing(DELTA, [self.silence(source="bbc WORLD")])
+        # By the article's host too, as a route's sources are.
+        host = urlsplit(DELTA.url).hostname
+        assert host and silencing(DELTA, [self.silence(source=host.removeprefix("www."))])
+        assert silencing(DELTA, [self.silence(source="other.example")]) is None
         assert silencing(DELTA, [self.silence(actor="russia", kind="demand_dropped")]) is None
 
     def test_first_matching_silence_is_named(self) -> None:

@@ -10,9 +10,9 @@ __all__ = ["IMMEDIATE_KINDS", "Delivery", "Route", "Router", "build_channels", "
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from monitor.alerts.build import build_channels
+from monitor.alerts.silences import source_matches
 from monitor.config import AlertsConfig, RouteConfig
 from monitor.model import Delta
 
@@ -78,17 +78,8 @@ class Route:
             and (not self.actors or delta.actor in self.actors)
             and (not self.demands or delta.demand in self.demands)
             and (not self.severities or delta.severity in self.severities)
-            and (not self.sources or _source_matches(delta, self.sources))
+            and (not self.sources or source_matches(delta, self.sources))
         )
-
-
-def _source_matches(delta: Delta, sources: frozenset[str]) -> bool:
-    """A source is named by its feed's name or title, or by the host of the article's URL
-    (``bbc.co.uk`` matches ``www.bbc.co.uk``)."""
-    if delta.source.casefold() in sources:
-        return True
-    host = (urlsplit(delta.url).hostname or "").casefold()
-    return any(host == s or host.endswith("." + s) for s in sources)
 
 
 def plan(delta: Delta, routes: Sequence[Route], defaults: AlertsConfig) -> list[Delivery]:

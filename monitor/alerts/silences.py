@@ -3,10 +3,11 @@ recorded but not sent. Pure matching here; the store keeps them."""
 
 from __future__ import annotations
 
-__all__ = ["Silence", "silencing"]
+__all__ = ["Silence", "silencing", "source_matches"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from monitor.model import Delta
 
@@ -30,8 +31,17 @@ class Silence:
             self.actor in (None, delta.actor)
             and self.demand in (None, delta.demand)
             and self.kind in (None, delta.kind)
-            and (self.source is None or self.source.casefold() == delta.source.casefold())
+            and (self.source is None or source_matches(delta, {self.source.casefold()}))
         )
+
+
+def source_matches(delta: Delta, sources: set[str] | frozenset[str]) -> bool:
+    """A source (casefolded) is named by its feed's name or title, or by the host of the
+    article's URL (``bbc.co.uk`` matches ``www.bbc.co.uk``): routes and silences alike."""
+    if delta.source.casefold() in sources:
+        return True
+    host = (urlsplit(delta.url).hostname or "").casefold()
+    return any(host == s or host.endswith("." + s) for s in sources)
 
 
 def silencing(delta: Delta, silences: Sequence[Silence]) -> Silence | None:
