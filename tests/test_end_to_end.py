@@ -171,11 +171,12 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def headlines(output: str) -> list[str]:
-    """The alerts' headlines, without the title line of a grouped message ("... and N more")."""
+    """The alerts' headlines, without the title line of a grouped message ("... and N more
+    (N new)")."""
     return [
         line
         for line in output.splitlines()
-        if line.startswith("New condition: ") and not re.search(r" and \d+ more$", line)
+        if line.startswith("New condition: ") and not re.search(r" and \d+ more \(.*\)$", line)
     ]
 
 
@@ -194,7 +195,7 @@ async def test_offline_example_prints_the_seed_demands(tmp_path: Path) -> None:
     assert set(headlines(out)) == expected
     assert len(headlines(out)) == len(expected)
     # One article: its deltas arrive as one message, under one title.
-    assert len(re.findall(r" and \d+ more$", out, re.MULTILINE)) == 1
+    assert len(re.findall(r" and \d+ more \(\d+ new\)$", out, re.MULTILINE)) == 1
 
     code, out, err = await run_cli("run", "--once", "--config", "examples/offline.yaml", "--db", db)
     assert code == 0, err

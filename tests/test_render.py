@@ -95,7 +95,9 @@ class TestText:
         """A group starts with a summary line, then one block per delta."""
         second = make_delta(kind="demand_dropped", actor_name="Belarus", articles=1)
         text = render_text([make_delta(), second])
-        assert text.startswith("New condition: Russia → Ukraine barred from NATO and 1 more\n\n")
+        assert text.startswith(
+            "Demand dropped: Belarus → Ukraine barred from NATO and 1 more (1 new)\n\n"
+        )
         assert "Demand dropped: Belarus → Ukraine barred from NATO" in text
         assert "· 1 article" in text
 
@@ -208,7 +210,9 @@ class TestSlack:
         """A group has a header saying how many, then each delta with its headline."""
         deltas = [make_delta(), make_delta(kind="demand_repeated", actor_name="Belarus")]
         payload = render_slack(deltas)
-        assert payload["text"] == "New condition: Russia → Ukraine barred from NATO and 1 more"
+        assert payload["text"] == (
+            "New condition: Russia → Ukraine barred from NATO and 1 more (1 repeated)"
+        )
         assert "*Demand repeated: Belarus → Ukraine barred from NATO*" in slack_texts(payload)
 
     def test_large_group_stays_within_block_limit(self) -> None:
@@ -225,6 +229,19 @@ class TestSubject:
         assert expected == subject([make_delta()])
 
     def test_group(self) -> None:
-        """A group's subject counts the other deltas."""
-        expected = "[newsmon] New condition: Russia → Ukraine barred from NATO and 2 more"
+        """A group's subject counts the other deltas, by kind."""
+        expected = "[newsmon] New condition: Russia → Ukraine barred from NATO and 2 more (2 new)"
         assert expected == subject([make_delta()] * 3)
+
+    def test_group_leads_with_the_change_that_matters(self) -> None:
+        """A pair's new condition, then its drop ten seconds later, in one message: the
+        notification says the demand was dropped, not that it is new; a rejection by
+        another actor does not hide a new condition either."""
+        new, dropped = make_delta(), make_delta(kind="demand_dropped")
+        assert subject([new, dropped]) == (
+            "[newsmon] Demand dropped: Russia → Ukraine barred from NATO and 1 more (1 new)"
+        )
+        rejected = make_delta(kind="demand_rejected", actor_name="Ukraine")
+        assert render_slack([rejected, new, rejected])["text"] == (
+            "New condition: Russia → Ukraine barred from NATO and 2 more (2 rejected)"
+        )

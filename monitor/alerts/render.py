@@ -22,6 +22,7 @@ __all__ = [
 
 import html
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -260,9 +261,43 @@ def _slack_url(url: str) -> str:
 # --- shared pieces ------------------------------------------------------------------------
 
 
+# What a group's header leads with: a change of position first, a repetition last. A group
+# is often one pair's news in order ("new condition", then "dropped" ten seconds later): the
+# phone must show the drop, not the first delta.
+_LEAD = (
+    "demand_dropped",
+    "new_condition",
+    "demand_resurfaced",
+    "demand_rejected",
+    "unrecognized_condition",
+    "demand_repeated",
+)
+_SHORT = {
+    "new_condition": "new",
+    "demand_repeated": "repeated",
+    "demand_resurfaced": "resurfaced",
+    "demand_dropped": "dropped",
+    "demand_rejected": "rejected",
+    "unrecognized_condition": "unrecognized",
+}
+
+
 def _group_headline(deltas: Sequence[Delta]) -> str:
-    first = headline(_require(deltas)[0])
-    return first if len(deltas) == 1 else f"{first} and {len(deltas) - 1} more"
+    """The headline of the group's weightiest delta (the latest of its kind), and what else
+    the group holds, by kind: "Demand dropped: Russia → … and 2 more (1 new, 1 rejected)"."""
+    deltas = _require(deltas)
+    rank = {kind: i for i, kind in enumerate(_LEAD)}
+    order = sorted(range(len(deltas)), key=lambda i: (rank.get(deltas[i].kind, len(_LEAD)), -i))
+    lead = order[0]
+    first = headline(deltas[lead])
+    if len(deltas) == 1:
+        return first
+    others = Counter(deltas[i].kind for i in order[1:])
+    kinds = ", ".join(
+        f"{others[kind]} {_SHORT.get(kind, kind)}"
+        for kind in sorted(others, key=lambda k: rank.get(k, len(_LEAD)))
+    )
+    return f"{first} and {len(deltas) - 1} more ({kinds})"
 
 
 def _source_line(delta: Delta, escape: Callable[[str], str]) -> str:
