@@ -582,7 +582,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         oldest = stats.oldest_pending_alert_at
         lines.append(
             f"alerts    {alerts.get('pending', 0)} pending, {alerts.get('sent', 0)} sent, "
-            f"{alerts.get('failed', 0)} failed; oldest pending {_ago(oldest) if oldest else '-'}"
+            f"{alerts.get('failed', 0)} failed; oldest due since {_ago(oldest) if oldest else '-'}"
         )
         lines.append(f"ops       {stats.ops_pending} notices pending")
         lines.append(f"deltas    {sum(stats.deltas.values())} recorded; latest:")

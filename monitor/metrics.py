@@ -46,7 +46,8 @@ class _StoreCollector(Collector):
         oldest = stats.oldest_pending_alert_at
         yield GaugeMetricFamily(
             "newsmon_outbox_oldest_pending_age_seconds",
-            "Age of the oldest alert waiting to be sent (0 when none)",
+            "How long the oldest alert that is due has waited to be sent (0 when none); "
+            "alerts gathering into a group or a digest are not due yet",
             value=max(0.0, time.time() - oldest) if oldest else 0.0,
         )
         feeds = GaugeMetricFamily("newsmon_feeds", "Active feeds by health", labels=["health"])

@@ -268,6 +268,19 @@ class TestDigest:
         assert lines[1].startswith("russia → sanctions-relief: new")
         assert document["lines"][0]["url"].startswith("https://news.example/")
 
+    async def test_a_digest_waiting_for_its_hour_is_not_a_stuck_alert(self, store: Store) -> None:
+        """Rows gathering into a digest are waiting by design: the oldest-due age that status
+        and /metrics show (and ops alarm on) counts an alert only once it is due."""
+        await record(store, [finding()], to("hook", digest="daily"))
+        assert (await store.stats(failing_after=5)).oldest_pending_alert_at is None
+        due = digest_due("daily", time.time())
+        stats = await store.stats(failing_after=5, now=due + 60)
+        assert stats.oldest_pending_alert_at == due  # waiting since it became due
+        await record(store, [finding(demand="sanctions-relief")], to("hook", group_wait=0.0))
+        stats = await store.stats(failing_after=5, now=time.time() + 1)
+        assert stats.oldest_pending_alert_at is not None
+        assert stats.oldest_pending_alert_at <= time.time()
+
 
 class TestSilences:
     async def test_silenced_deltas_are_recorded_not_sent(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ class Stats:
     deltas: dict[str, int]
     findings: int
     alerts: dict[str, int]
-    oldest_pending_alert_at: float | None
+    oldest_pending_alert_at: float | None  # since when the oldest due alert has waited
     ops_pending: int
 
 
@@ -1007,7 +1008,7 @@ class Store(OutboxQueries):
         """The facts recorded by :meth:`set_meta`."""
         return {k: v for k, v in await self._fetchall("SELECT key, value FROM meta")}
 
-    async def stats(self, *, failing_after: int) -> Stats:
+    async def stats(self, *, failing_after: int, now: float | None = None) -> Stats:
         """Counts of feeds, items, deltas, findings and alerts, in one read transaction.
 
         A feed is failing after ``failing_after`` failed polls in a row (the config's
@@ -1033,8 +1034,13 @@ class Store(OutboxQueries):
             deltas = await db.execute_fetchall("SELECT kind, count(*) FROM deltas GROUP BY kind")
             findings = await db.execute_fetchall("SELECT count(*) FROM findings")
             alerts = await db.execute_fetchall("SELECT state, count(*) FROM outbox GROUP BY state")
+            # The oldest alert that should have gone: one still gathering (its group's window
+            # open, its digest's hour not come) is waiting by design, not stuck. A row never
+            # tried waits since it was due; one being retried, since it was recorded.
             oldest = await db.execute_fetchall(
-                "SELECT min(created_at) FROM outbox WHERE state = 'pending'"
+                "SELECT min(CASE WHEN attempts = 0 THEN next_attempt_at ELSE created_at END) "
+                "FROM outbox WHERE state = 'pending' AND (attempts > 0 OR next_attempt_at <= ?)",
+                (time.time() if now is None else now,),
             )
             ops = await db.execute_fetchall(
                 "SELECT count(*) FROM ops_events WHERE state = 'pending'"
