@@ -68,7 +68,8 @@ class Unknown:
     sentence: str
     start: int
     end: int
-    words: tuple[str, ...]  # in the order the sentence has them
+    words: tuple[str, ...]  # their terms (stems), in the order the sentence has them
+    shown: tuple[str, ...] = ()  # the same words as written (lower case), for people
 
 
 def _strong(cue: Cue, scan: Scan) -> bool:
@@ -87,6 +88,7 @@ def unrecognized(scan: Scan, findings: Sequence[Finding]) -> list[Unknown]:
 
 def _in(scan: Scan) -> list[Unknown]:
     text, terms = scan.text, scan.tokens.terms
+    starts, ends = scan.tokens.starts, scan.tokens.ends
     found = []
     for sentence in scan.sentences:
         span = sentence.sentence
@@ -108,17 +110,26 @@ def _in(scan: Scan) -> list[Unknown]:
         named = {i for m in sentence.mentions for i in range(m.start, m.stop)}
         named |= {i for c in sentence.cues for i in range(c.start, c.stop)}
         words: list[str] = []
+        shown: list[str] = []
         for i in range(cue.stop, span.stop):
             term = terms[i]
             if i in named or term in _FUNCTION or len(term) < 3 or term.isdigit():
                 continue
             if term not in words:
                 words.append(term)
+                shown.append(text[starts[i] : ends[i]].lower())
             if len(words) == WORDS:
                 break
         if len(words) >= MIN_WORDS:
             found.append(
-                Unknown(actor, text[span.start : span.end], span.start, span.end, tuple(words))
+                Unknown(
+                    actor,
+                    text[span.start : span.end],
+                    span.start,
+                    span.end,
+                    tuple(words),
+                    tuple(shown),
+                )
             )
     return found
 

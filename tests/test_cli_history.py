@@ -138,6 +138,8 @@ class TestUnknown:
         (item,) = [json.loads(line) for line in listed.stdout.splitlines()]
         assert (item["actor"], item["state"], item["articles"]) == ("russia", "open", 1)
         assert "safe corridor for grain ships" in item["sentence"]
+        # The words as written ("ships", "leaving"), not the stems grouping compares.
+        assert {"ships", "leaving"} <= set(item["words"]), item["words"]
 
         # --db before the action holds too: it must not fall back to the config's database.
         dismissed = newsmon("unknown", "--db", str(copy), "dismiss", str(item["id"]))

@@ -3,6 +3,7 @@ copies corroborate, unknown demands group, the past is evidence, positions keep 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,6 +143,11 @@ class TestUnrecognized:
             ("unrecognized_condition", "russia", "1"),
             ("unrecognized_condition", "russia", "3"),
         ]
+        # The alert's title gives the words as the article wrote them, not their stems.
+        title = deltas[0].demand_title
+        assert title.startswith("unrecognized: ") and title.islower(), title
+        written = set(re.findall(r"\w+", CORRIDOR.lower()))
+        assert all(word in written for word in title.split()[1:]), title
         store = await Store.open(db)
         try:
             unknown = await store.unknown_conditions()

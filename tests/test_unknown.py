@@ -33,6 +33,15 @@ class TestUnrecognized:
         assert unknown.sentence == text
         assert {"safe", "corridor", "grain"} <= set(unknown.words)
 
+    def test_people_read_the_words_as_written_not_their_stems(self, rules: RuleSet) -> None:
+        """Grouping compares stems ("territori"); alerts and `newsmon unknown` show the words
+        as the article wrote them."""
+        text = "Moscow demands territorial guarantees for shipping believed threatened."
+        (unknown,) = unknowns(text, rules)
+        assert "territori" in unknown.words and "territorial" not in unknown.words
+        assert "territorial" in unknown.shown and "believed" in unknown.shown
+        assert len(unknown.shown) == len(unknown.words)
+
     def test_known_demand_weak_cue_or_no_actor_is_not_unknown(self, rules: RuleSet) -> None:
         """A sentence with a finding, a weak cue ("supports"), a noun far from any actor
         ("living conditions") or too few words says nothing for ops."""

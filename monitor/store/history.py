@@ -322,9 +322,15 @@ async def _unknown(
         )
         return None
     cur = await db.execute(
-        "INSERT INTO unknown_conditions (actor, words, first_seen, last_seen, articles) "
-        "VALUES (?, ?, ?, ?, 1)",
-        (unknown.actor, json.dumps(list(unknown.words)), when, when),
+        "INSERT INTO unknown_conditions (actor, words, shown, first_seen, last_seen, articles) "
+        "VALUES (?, ?, ?, ?, ?, 1)",
+        (
+            unknown.actor,
+            json.dumps(list(unknown.words)),
+            json.dumps(list(unknown.shown or unknown.words)),
+            when,
+            when,
+        ),
     )
     group = int(cur.lastrowid or 0)
     delta = names(
@@ -341,7 +347,7 @@ async def _unknown(
             first_seen=published,
         )
     )
-    delta = replace(delta, demand_title="unrecognized: " + " ".join(unknown.words))
+    delta = replace(delta, demand_title="unrecognized: " + " ".join(unknown.shown or unknown.words))
     delta_id = await _insert_delta(db, item_id, delta, published, 1, now)
     await db.execute("UPDATE unknown_conditions SET delta_id = ? WHERE id = ?", (delta_id, group))
     return replace(delta, id=delta_id)

@@ -238,4 +238,9 @@ MIGRATIONS: tuple[str, ...] = (
     -- The queue in claim order, so that claiming a batch from a long replay needs no sort.
     CREATE INDEX items_claim_order ON items (state, published IS NULL, published, key);
     """,
+    # An unrecognized condition's words as the article wrote them, for people ("territorial",
+    # not the stem "territori" that grouping compares); NULL in rows made before.
+    """
+    ALTER TABLE unknown_conditions ADD COLUMN shown TEXT;  -- JSON list, as written
+    """,
 )

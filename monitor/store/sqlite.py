@@ -191,7 +191,7 @@ class UnknownItem:
 
     id: int
     actor: str
-    words: tuple[str, ...]
+    words: tuple[str, ...]  # as the article wrote them (stems in rows from before 2026-11)
     first_seen: datetime
     last_seen: datetime
     articles: int
@@ -849,8 +849,9 @@ class Store(OutboxQueries):
     ) -> list[UnknownItem]:
         """The items of demand language no rule knows in these states, most seen first."""
         sql = (
-            "SELECT u.id, u.actor, u.words, u.first_seen, u.last_seen, u.articles, d.sentence, "
-            "d.url, u.state FROM unknown_conditions u LEFT JOIN deltas d ON d.id = u.delta_id "
+            "SELECT u.id, u.actor, coalesce(u.shown, u.words), u.first_seen, u.last_seen, "
+            "u.articles, d.sentence, d.url, u.state "
+            "FROM unknown_conditions u LEFT JOIN deltas d ON d.id = u.delta_id "
             f"WHERE u.state IN ({', '.join('?' * len(states))})"
         )
         params: list[Any] = list(states)
