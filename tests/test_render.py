@@ -73,6 +73,13 @@ class TestHeadline:
         assert line.startswith("New condition: Russia → very long")
         assert line.endswith("… (historical)")
 
+    def test_long_quote_is_cut_after_a_word(self) -> None:
+        """A quote over the limit ends after a whole word and an ellipsis, never mid-word."""
+        sentence = "Moscow insists on measures " + "including demilitarisation " * 40
+        text = render_text([make_delta(sentence=sentence)])
+        (quoted,) = [line for line in text.splitlines() if line.endswith("…”")]
+        assert quoted.endswith("demilitarisation…”") or quoted.endswith("including…”")
+
     def test_one_line(self) -> None:
         """Newlines and control characters from a rule or a page never reach the headline."""
         line = headline(make_delta(actor_name="Rus\nsia\x1b[31m", demand_title="a\r\nb"))

@@ -72,11 +72,11 @@ def digest_notice(
         )
         name = f"{latest.actor_name or latest.actor} → {latest.demand_title or latest.demand}"
         where = latest.source or latest.title
-        lines.append(NoticeLine(f"{name}: {kinds} (latest: {where})", latest.url))
+        lines.append(NoticeLine(f"{name}: {kinds} (latest in {where})", latest.url))
     return Notice(
         kind="digest",
         title=f"{period.capitalize()} digest {span}",
-        summary=f"What moved: {moved}.",
+        summary=f"What moved on every route in the period: {moved}.",
         lines=tuple(lines),
         counts=tuple((kind, counts.get(kind, 0)) for kind, _ in _COUNTED),
     )

@@ -369,7 +369,15 @@ def _esc_clean(text: str) -> str:
 
 
 def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    """``text`` in at most ``width`` characters, cut after a whole word where one ends in its
+    last fifth (a phone shows "…including measures it…", not "…including measures it d…")."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space >= (width - 1) * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def _is_web_url(url: str) -> bool:
