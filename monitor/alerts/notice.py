@@ -5,7 +5,7 @@ Pure functions that build them; each channel renders a ``Notice`` in its own for
 
 from __future__ import annotations
 
-__all__ = ["Notice", "NoticeLine", "digest_notice", "ops_notice"]
+__all__ = ["KIND_WORDS", "Notice", "NoticeLine", "digest_notice", "ops_notice"]
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +21,8 @@ _COUNTED = (
     ("demand_rejected", "rejected"),
     ("demand_repeated", "repeated"),
 )
-_VERBS = {
+# Each delta kind in one word, for counts: "2 new, 1 dropped".
+KIND_WORDS = {
     "new_condition": "new",
     "demand_repeated": "repeated",
     "demand_resurfaced": "resurfaced",
@@ -67,7 +68,7 @@ def digest_notice(
     for group in pairs.values():
         latest = group[-1]
         kinds = ", ".join(
-            f"{_VERBS.get(k, k)} {n} times" if n > 1 else _VERBS.get(k, k)
+            f"{KIND_WORDS.get(k, k)} {n} times" if n > 1 else KIND_WORDS.get(k, k)
             for k, n in _tally(d.kind for d in group).items()
         )
         name = f"{latest.actor_name or latest.actor} → {latest.demand_title or latest.demand}"

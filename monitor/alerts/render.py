@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.alerts.notice import Notice
+from monitor.alerts.notice import KIND_WORDS, Notice
 from monitor.model import Delta
 
 KIND_LABELS = {
@@ -272,14 +272,6 @@ _LEAD = (
     "unrecognized_condition",
     "demand_repeated",
 )
-_SHORT = {
-    "new_condition": "new",
-    "demand_repeated": "repeated",
-    "demand_resurfaced": "resurfaced",
-    "demand_dropped": "dropped",
-    "demand_rejected": "rejected",
-    "unrecognized_condition": "unrecognized",
-}
 
 
 def _group_headline(deltas: Sequence[Delta]) -> str:
@@ -294,7 +286,7 @@ def _group_headline(deltas: Sequence[Delta]) -> str:
         return first
     others = Counter(deltas[i].kind for i in order[1:])
     kinds = ", ".join(
-        f"{others[kind]} {_SHORT.get(kind, kind)}"
+        f"{others[kind]} {KIND_WORDS.get(kind, kind)}"
         for kind in sorted(others, key=lambda k: rank.get(k, len(_LEAD)))
     )
     return f"{first} and {len(deltas) - 1} more ({kinds})"
