@@ -400,6 +400,26 @@ class Service:
             self.reload_triggers.add("files changed")
             self.reload_requested.set()
 
+    async def _refused(self, at_fault: str, problems: list[str]) -> None:
+        """A reload refused: ops are told (a notice, status, the metric), the last good
+        config and rules stay."""
+        await self.pipeline.store.add_ops_event(
+            "reload_failed",
+            at_fault,
+            "reload refused, previous config and rules kept: " + "; ".join(problems),
+            now=time.time(),
+        )
+        self.metrics.reloaded(False)
+        await self.pipeline.store.set_meta(
+            {
+                "reload_refused_at": str(time.time()),
+                "reload_problem": problems[0]
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            },
+            now=time.time(),
+        )
+        self.notifier.ready(await self.status_line())
+
     async def reload(self, trigger: str = "request") -> bool:
         """Load config and rules again; swap them in only if all of it is valid.
 
@@ -412,28 +432,18 @@ class Service:
             channels = build_channels(new.config, self.pipeline.store)
         except (ConfigError, RuleError) as exc:
             problems = [str(p) for p in exc.problems]
+            at_fault = exc.problems[0].file if exc.problems else path or "rules"
             log.error(
-                "reload.failed",
-                trigger=trigger,
-                problems=problems,
-                kept=self.loaded.rules.version,
+                "reload.failed", trigger=trigger, problems=problems, kept=self.loaded.rules.version
             )
-            await self.pipeline.store.add_ops_event(
-                "reload_failed",
-                exc.problems[0].file if exc.problems else path or "rules",  # the file at fault
-                "reload refused, previous config and rules kept: " + "; ".join(problems),
-                now=time.time(),
-            )
-            self.metrics.reloaded(False)
-            await self.pipeline.store.set_meta(
-                {
-                    "reload_refused_at": str(time.time()),
-                    "reload_problem": f"{problems[0]}"
-                    + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                },
-                now=time.time(),
-            )
-            self.notifier.ready(await self.status_line())
+            await self._refused(at_fault, problems)
+            return False
+        except Exception as exc:
+            # A bug of ours met on the way, not a bad file: refused all the same, and said, so
+            # that ops are not left believing the edit is in force.
+            problems = [f"internal error while loading: {type(exc).__name__}: {exc}"]
+            log.exception("reload.failed", trigger=trigger, kept=self.loaded.rules.version)
+            await self._refused(path or "rules", problems)
             return False
         changes = Changes.between(self.loaded, new, self.started_config)
         old_channels = self.channels

@@ -72,6 +72,18 @@ def _walk(
             _walk(item, (*path, index), lines, dups)
 
 
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that leaves dates and times as text: the schema parses them, so an
+    impossible one ("2023-02-30") is a problem with file, line and field, where PyYAML would
+    raise a bare ValueError with neither."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
     """Parse one YAML file safely; a syntax error becomes a :class:`Problem` with its line.
 
@@ -81,8 +93,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
     try:
         if text is None:
             text = Path(path).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_Loader)
     except OSError as exc:
         raise YamlError([Problem(name, None, "", f"cannot read: {exc.strerror or exc}")]) from exc
     except UnicodeDecodeError as exc:
@@ -91,6 +103,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         what = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in what:
+            what += " (indent with spaces, never tabs)"
         raise YamlError([Problem(name, line, "", f"invalid YAML: {what}")]) from exc
     lines: dict[PathKey, int] = {}
     dups: list[tuple[PathKey, int]] = []

@@ -308,6 +308,27 @@ class TestCheck:
         assert "gives no finding for 'ceasefire'" in found[0].message
         assert "gives ukraine demands" in found[1].message
 
+    @pytest.mark.parametrize(
+        ("example", "why"),
+        [
+            ("The weather was fine.", "its pattern does not hold here"),
+            ("A truce was reported in Moscow.", "its words are here, but no cue word"),
+            ("A truce is wanted by all.", "its words and a cue are here, but no actor"),
+            ("Moscow wants a truce with Kyiv.", None),  # it matches: no problem at all
+        ],
+    )
+    def test_a_failing_example_says_what_it_lacks(
+        self, tmp_path: Path, example: str, why: str | None
+    ) -> None:
+        """Whether to fix the pattern, the cues or the actors: the message says which part of
+        a finding the example lacks."""
+        write(tmp_path, "r.yaml", ACTORS + DEMAND.replace("Moscow wants a truce.", example))
+        found = check_rules([tmp_path])
+        if why is None:
+            assert found == []
+        else:
+            assert why in only(found).message, found
+
     def test_load_problems_come_back_as_a_list(self, tmp_path: Path) -> None:
         """check_rules returns load problems instead of raising."""
         write(tmp_path, "r.yaml", "actors: [\n")
@@ -477,6 +498,47 @@ class TestDatedAliases:
         problem = only(problems(tmp_path))
         assert (problem.line, problem.field) == (4, "actors[0].aliases[1]")
         assert "'until' comes before 'from'" in problem.message
+
+    def test_impossible_date_is_a_problem_not_a_crash(self, tmp_path: Path) -> None:
+        """30 February is refused with the alias's line and field: YAML would have raised a
+        bare ValueError naming neither, and a reload would have died on it."""
+        write(tmp_path, "r.yaml", DATED.replace("from: 2021-01-26", "from: 2021-02-30") + DEMAND)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (4, "actors[0].aliases[1].from")
+        assert "day value is outside expected range" in problem.message
+
+    def test_a_broken_actors_file_causes_no_false_errors_elsewhere(self, tmp_path: Path) -> None:
+        """While the file that defines the actors cannot be read for its shape, the demands
+        that name them as targets are not reported as naming nobody."""
+        write(tmp_path, "a.yaml", ACTORS.replace("name: Ukraine", "nmae: Ukraine"))
+        write(
+            tmp_path,
+            "d.yaml",
+            DEMAND.replace("severity: medium", "severity: medium\n    targets: [ukraine]"),
+        )
+        found = problems(tmp_path)
+        assert {(Path(p.file).name, p.field) for p in found} == {
+            ("a.yaml", "actors[1].name"),  # missing
+            ("a.yaml", "actors[1].nmae"),  # unknown
+        }
+
+    def test_a_tab_says_to_indent_with_spaces(self, tmp_path: Path) -> None:
+        """A tab in the indentation is a YAML error with its line, and says what to do."""
+        write(tmp_path, "r.yaml", DEMAND.replace("    severity", "\tseverity"))
+        problem = only(problems(tmp_path))
+        assert problem.line == 4 and "(indent with spaces, never tabs)" in problem.message
+
+    def test_list_items_run_together_are_refused(self, tmp_path: Path) -> None:
+        """A list item indented deeper than the one above is, for YAML, part of that phrase
+        ("ceasefire - truce"): refused with its line, not a phrase that never matches."""
+        text = DEMAND.replace(
+            "match: {any: [ceasefire, truce]}",
+            "match:\n      any:\n        - ceasefire\n          - truce",
+        )
+        write(tmp_path, "r.yaml", ACTORS + text)
+        problem = only(problems(tmp_path))
+        assert (problem.line, problem.field) == (14, "demands[0].match.any[0]")
+        assert "'ceasefire - truce' looks like list items run together" in problem.message
 
     def test_unknown_alias_key(self, tmp_path: Path) -> None:
         """A misspelt key in a dated alias names its field."""

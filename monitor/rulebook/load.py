@@ -10,6 +10,7 @@ __all__ = ["bundled_rules_dir", "load_rules"]
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,9 @@ def load_rules(dirs: Sequence[Path]) -> RuleSet:
         problems += found
         if parsed is not None:
             files.append(parsed)
+    # A file that could not be read for its shape defines ids nobody can see: what the others
+    # refer to (actors, fragments) is checked once it reads, not reported missing meanwhile.
+    shapeless = len(files) < len(paths)
     defaults = bundled_rules_dir() / _CUES_FILE
     loaded = {p.resolve() for p in paths}
     if (
@@ -80,9 +84,9 @@ def load_rules(dirs: Sequence[Path]) -> RuleSet:
         if parsed is not None:
             files.append(parsed)
     problems += _duplicates(files)
-    problems += _unknown_targets(files)
     fragments, found = _fragments(files)
-    problems += found
+    if not shapeless:
+        problems += _unknown_targets(files) + found
     if problems:
         raise RuleError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.field)))
     return _build(files, fragments)
@@ -176,11 +180,25 @@ def _phrase_problems(doc: YamlDocument, spec: RuleFileSpec) -> list[Problem]:
     return problems
 
 
+# " - " inside a plain phrase: a list item indented deeper than the one before it, which YAML
+# folds into the phrase above rather than refusing.
+_RUN_TOGETHER = re.compile(r"\s-\s")
+
+
 def _pattern_problems(
     doc: YamlDocument, pattern: Pattern, path: PathKey, *, inside_all: bool
 ) -> list[Problem]:
     if isinstance(pattern, str):
-        return [] if phrase_terms(pattern) else [_problem(doc, path, "phrase has no words")]
+        if not phrase_terms(pattern):
+            return [_problem(doc, path, "phrase has no words")]
+        if _RUN_TOGETHER.search(pattern):
+            # "- grain deal" indented under "- grain corridor" is YAML for one phrase.
+            message = (
+                f"{pattern!r} looks like list items run together: indent each '- ' item "
+                "like the one above it"
+            )
+            return [_problem(doc, path, message)]
+        return []
     if isinstance(pattern, FragmentPattern):
         return []  # checked once every file is read: see _fragments
     if isinstance(pattern, NotPattern):
