@@ -499,6 +499,19 @@ class TestDatedAliases:
         assert (problem.line, problem.field) == (4, "actors[0].aliases[1]")
         assert "'until' comes before 'from'" in problem.message
 
+    def test_a_capitalized_alias_is_not_the_common_word(self, tmp_path: Path) -> None:
+        """{name: Turkey, capitalized: true} names the country where the text capitalizes it
+        ("Turkey", "TURKEY"), never the bird; other aliases stay case-blind."""
+        actors = ACTORS + (
+            "  - id: turkey\n    name: Turkey\n"
+            "    aliases: [Ankara, {name: Turkey, capitalized: true}]\n"
+        )
+        write(tmp_path, "r.yaml", actors + DEMAND)
+        rules = load_rules([tmp_path])
+        for text in ("Turkey wants a truce.", "TURKEY WANTS A TRUCE.", "ankara wants a truce."):
+            assert [f.actor for f in match(text, rules)] == ["turkey"], text
+        assert match("The turkey farmers want a truce.", rules) == []
+
     def test_impossible_date_is_a_problem_not_a_crash(self, tmp_path: Path) -> None:
         """30 February is refused with the alias's line and field: YAML would have raised a
         bare ValueError naming neither, and a reload would have died on it."""

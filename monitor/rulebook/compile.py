@@ -33,7 +33,7 @@ __all__ = [
 
 import datetime as dt
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, count, repeat
 from typing import Any, TypeAlias
@@ -165,6 +165,9 @@ class Matcher:
     # The phrases that name an actor or are a cue, one word or more, as one trie: a whole
     # text is looked up in it, since every sentence needs its actors and cues.
     signal_trie: Mapping[str, Trie]
+    # Aliases that name their actor only where the text capitalizes them ("Turkey", not the
+    # bird): their term numbers.
+    capitalized: frozenset[int] = frozenset()
 
     def scan(self, text: str, on: dt.date | None = None) -> Scan:
         """Tokenize ``text``, cut it into sentences and find the actors and cues in each.
@@ -180,7 +183,7 @@ class Matcher:
         cues: list[list[Cue]] = [[] for _ in sentences]
         kinds_in: dict[int, set[str]] = {}
         stops = [sentence.stop for sentence in sentences]
-        trie, roles = self.signal_trie, self.roles
+        trie, roles, capital = self.signal_trie, self.roles, self.capitalized
         here, stop = -1, -1  # the sentence of the word at hand, and where it ends
         actor_reach: dict[str, int] = {}
         cue_reach = -1
@@ -217,6 +220,7 @@ class Matcher:
                     actor is not None
                     and actor_reach.get(actor, -1) < end
                     and (windows is None or on is None or _valid(windows, on))
+                    and (term not in capital or text[tokens.starts[first]].isupper())
                 ):
                     mentions[here].append(Mention(first, end, actor))
                     actor_reach[actor] = end
@@ -353,10 +357,12 @@ def build_matcher(
     cues: Mapping[str, Sequence[str]],
     *,
     windows: Mapping[str, Sequence[Window]] | None = None,
+    capitalized: Collection[str] = (),
 ) -> Matcher:
     """Compile actor aliases, demand patterns and cue phrases into one :class:`Matcher`.
 
-    ``windows`` gives the dates between which an alias names its actor (absent: always).
+    ``windows`` gives the dates between which an alias names its actor (absent: always);
+    a ``capitalized`` alias names it only where the text capitalizes its first letter.
     """
     terms = _Terms()
     actor_of = {terms.add(alias): actor for actor, aliases in actors.items() for alias in aliases}
@@ -409,4 +415,5 @@ def build_matcher(
         ),
         completes=tuple(tuple(sorted(demands)) for demands in completes),
         signal_trie=_trie(signals),
+        capitalized=frozenset(terms.add(alias) for alias in capitalized),
     )

@@ -363,15 +363,22 @@ def _build(files: list[_File], fragments: dict[str, Pattern]) -> RuleSet:
             if d.against is not None:
                 patterns[d.id + AGAINST] = _resolve(d.against, fragments)
     windows: dict[str, list[Window]] = {}
+    capitalized: set[str] = set()
     for file in files:
         for actor in file.spec.actors:
             for alias in actor.aliases:
                 if isinstance(alias, AliasSpec):
                     windows.setdefault(alias.name, []).append((alias.from_, alias.until))
+                    if alias.capitalized:
+                        capitalized.add(alias.name)
                 else:
                     windows.setdefault(alias, []).append((None, None))
     matcher = build_matcher(
-        {a.id: a.aliases for a in actors.values()}, patterns, cues, windows=windows
+        {a.id: a.aliases for a in actors.values()},
+        patterns,
+        cues,
+        windows=windows,
+        capitalized=capitalized,
     )
     digest = hashlib.sha256()
     for file in files:

@@ -109,11 +109,13 @@ Pattern = Annotated[
 
 
 class AliasSpec(_Strict):
-    """A name that stands for the actor only between two dates (an official's term)."""
+    """A name that stands for the actor only between two dates (an official's term), or only
+    where the text capitalizes it (``capitalized``: Turkey the country, not turkey the bird)."""
 
     name: Text
     from_: dt.date | None = Field(default=None, alias="from")
     until: dt.date | None = None
+    capitalized: bool = False
 
     @model_validator(mode="after")
     def _in_order(self) -> AliasSpec:
