@@ -34,7 +34,7 @@ no cue word: "fighting for the denazification of Ukraine").
 
 from __future__ import annotations
 
-__all__ = ["findings_in", "match"]
+__all__ = ["STANCE_KINDS", "findings_in", "match"]
 
 import bisect
 import datetime as dt
@@ -58,7 +58,7 @@ _STANCES = {
     "drop": "drops",
     "warn": "rejects",  # only against what a demand opposes: "warns Finland against joining"
 }
-_STANCE_KINDS = frozenset(_STANCES)
+STANCE_KINDS = frozenset(_STANCES)  # the cue kinds that say a stance on a demand
 # Rejecting what a demand opposes voices it; wanting it says too little to count.
 _FLIPPED = {"rejects": "demands"}
 
@@ -201,7 +201,7 @@ def findings_in(
     recent: deque[_Earlier] = deque(maxlen=CARRY)
     quiet = CARRY  # sentences read since the last one that voiced a demand
     for sentence in scan.sentences:
-        stance = not _STANCE_KINDS.isdisjoint(sentence.kinds)
+        stance = not STANCE_KINDS.isdisjoint(sentence.kinds)
         # Cues and context first: they are at hand, where the demands are looked for on asking.
         if (stance or quiet < CARRY) and sentence.demands:
             findings = _findings(scan, sentence, rules, recent, year, voice)

@@ -12,8 +12,6 @@ from monitor.rulebook.load import load_rules
 from monitor.rulebook.patterns import find
 from monitor.rulebook.ruleset import RuleSet
 
-_STANCE_KINDS = frozenset({"demand", "obligation", "reject", "drop", "warn"})
-
 
 def check_rules(dirs: Sequence[Path]) -> list[Problem]:
     """Load the rules in ``dirs`` and run each demand's examples; every problem, or none."""
@@ -44,12 +42,14 @@ def check_rules(dirs: Sequence[Path]) -> list[Problem]:
 def _why_not(text: str, demand: str, rules: RuleSet) -> str:
     """What a sentence lacks for a finding, so that ops know whether to fix the pattern, the
     cues or the actors: the demand's words, a cue word, a named actor, or the voice."""
+    from monitor.match import STANCE_KINDS  # here, as above: an import cycle otherwise
+
     scan = rules.matcher.scan(text)
     pattern = rules.matcher.patterns[demand]
     holding = [s for s in scan.sentences if find(pattern, s.hits)]
     if not holding:
         return "its pattern does not hold here (no way to match it is complete)"
-    if not any(_STANCE_KINDS & s.kinds for s in holding):
+    if not any(STANCE_KINDS & s.kinds for s in holding):
         return "its words are here, but no cue word (demand, insist, reject, drop, ...) is"
     if not any(s.mentions for s in holding):
         return "its words and a cue are here, but no actor of the rules is named"
