@@ -272,14 +272,14 @@ _LEAD = (
     "unrecognized_condition",
     "demand_repeated",
 )
+_RANK = {kind: i for i, kind in enumerate(_LEAD)}
 
 
 def _group_headline(deltas: Sequence[Delta]) -> str:
     """The headline of the group's weightiest delta (the latest of its kind), and what else
     the group holds, by kind: "Demand dropped: Russia → … and 2 more (1 new, 1 rejected)"."""
     deltas = _require(deltas)
-    rank = {kind: i for i, kind in enumerate(_LEAD)}
-    order = sorted(range(len(deltas)), key=lambda i: (rank.get(deltas[i].kind, len(_LEAD)), -i))
+    order = sorted(range(len(deltas)), key=lambda i: (_RANK.get(deltas[i].kind, len(_LEAD)), -i))
     lead = order[0]
     first = headline(deltas[lead])
     if len(deltas) == 1:
@@ -287,7 +287,7 @@ def _group_headline(deltas: Sequence[Delta]) -> str:
     others = Counter(deltas[i].kind for i in order[1:])
     kinds = ", ".join(
         f"{others[kind]} {KIND_WORDS.get(kind, kind)}"
-        for kind in sorted(others, key=lambda k: rank.get(k, len(_LEAD)))
+        for kind in sorted(others, key=lambda k: _RANK.get(k, len(_LEAD)))
     )
     return f"{first} and {len(deltas) - 1} more ({kinds})"
 

@@ -321,13 +321,14 @@ async def _unknown(
             (when, when, best[1]),
         )
         return None
+    shown = unknown.shown or unknown.words  # as written; stems only where none were kept
     cur = await db.execute(
         "INSERT INTO unknown_conditions (actor, words, shown, first_seen, last_seen, articles) "
         "VALUES (?, ?, ?, ?, ?, 1)",
         (
             unknown.actor,
             json.dumps(list(unknown.words)),
-            json.dumps(list(unknown.shown or unknown.words)),
+            json.dumps(list(shown)),
             when,
             when,
         ),
@@ -347,7 +348,7 @@ async def _unknown(
             first_seen=published,
         )
     )
-    delta = replace(delta, demand_title="unrecognized: " + " ".join(unknown.shown or unknown.words))
+    delta = replace(delta, demand_title="unrecognized: " + " ".join(shown))
     delta_id = await _insert_delta(db, item_id, delta, published, 1, now)
     await db.execute("UPDATE unknown_conditions SET delta_id = ? WHERE id = ?", (delta_id, group))
     return replace(delta, id=delta_id)
